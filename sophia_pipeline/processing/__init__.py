@@ -1,0 +1,1 @@
+"""Pure processing: chunking, embedding batches, tagging. Knows nothing of Dagster."""

@@ -1,0 +1,1 @@
+"""Taggers: sentiment, competitor mentions, talking points, call outcome."""

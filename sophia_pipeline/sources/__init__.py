@@ -1,0 +1,1 @@
+"""One module per source: its landing record schema and normalize-to-document."""
