@@ -27,8 +27,15 @@ def chunk_conversation(doc_id: str, turns: list[Turn], counter: TokenCounterLike
         render = _renderer(source, label)
         for piece in pack_spans(source, spans, counter, render):
             chunks.append(
-                Chunk(doc_id, len(chunks), piece.text, piece.start, piece.end, piece.tokens,
-                      label=turns[i].speaker)
+                Chunk(
+                    doc_id,
+                    len(chunks),
+                    piece.text,
+                    piece.start,
+                    piece.end,
+                    piece.tokens,
+                    label=turns[i].speaker,
+                )
             )
         i = j + 1
     return chunks
@@ -59,7 +66,7 @@ def _renderer(source: str, label: str) -> Callable[[int, int], str]:
     def render(s: int, e: int) -> str:
         body = source[s:e]
         if body.startswith(label):
-            body = body[len(label):]
+            body = body[len(label) :]
         return label + body.replace(repeated, " ").strip()
 
     return render

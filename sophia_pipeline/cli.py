@@ -1,0 +1,131 @@
+"""The ``sophia-pipeline`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sophia_pipeline.settings import Settings, load_settings
+
+
+def _dagster_home(settings: Settings) -> Path:
+    """Run history under the data dir, so the UI shows CLI runs (unless DAGSTER_HOME is set)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def landed_date_range(landing_dir: Path) -> tuple[date, date] | None:
+    days = sorted(
+        date.fromisoformat(p.stem)
+        for p in landing_dir.glob("*/*/*.jsonl")
+        if not p.parent.parent.name.startswith("_") and _is_iso_date(p.stem)
+    )
+    return (days[0], days[-1]) if days else None
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from sophia_pipeline.sample.generator import generate
+
+    settings = load_settings()
+    ref = date.fromisoformat(args.reference_date) if args.reference_date else None
+    counts = generate(settings.landing_dir, scale=args.scale, seed=args.seed, reference_date=ref)
+    print(json.dumps({"landing_dir": str(settings.landing_dir), "written": counts}, indent=2))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from sophia_pipeline.definitions import defs
+    from sophia_pipeline.status import collect_status
+
+    settings = load_settings()
+    _dagster_home(settings)
+    if args.start and args.end:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    else:
+        found = landed_date_range(settings.landing_dir)
+        if found is None:
+            print(
+                f"no landing files under {settings.landing_dir}: run `sophia-pipeline sample` first",
+                file=sys.stderr,
+            )
+            return 2
+        start, end = found
+    definitions = defs()
+    assets = list(definitions.assets or [])
+    print(f"[sophia] profile={settings.profile.value} materializing {len(assets)} asset(s) "
+          f"for {start}...{end} (one run)", flush=True)
+    result = dg.materialize(
+        assets,
+        resources=dict(definitions.resources or {}),
+        instance=dg.DagsterInstance.get(),
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            "sophia/full_run": "true",
+        },
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        raise_on_error=False,
+    )
+    status = collect_status(settings)
+    print(json.dumps({"run_id": result.run_id, "success": result.success, **status}, indent=2, default=str))
+    return 0 if result.success else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from sophia_pipeline.status import collect_status
+
+    status = collect_status(load_settings())
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+    else:
+        for key, value in status.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sophia-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write deterministic sample landing files for all sources")
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--reference-date", help="YYYY-MM-DD; data covers the 90 days before it (default today)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("run", help="materialize every asset for the active profile, in one run")
+    p.add_argument("--start", help="first partition (YYYY-MM-DD); default: earliest landed day")
+    p.add_argument("--end", help="last partition, inclusive; default: latest landed day")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="row counts, vectors, dead letters, last run's embedding stats")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args: Any = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

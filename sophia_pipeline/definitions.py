@@ -1,0 +1,29 @@
+"""The code location's root: everything under ``defs/`` plus what applies to all of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from sophia_pipeline.settings import load_settings
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = load_settings()  # read here, not at import: tests switch profiles freely
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    root = dg.Definitions(
+        # Two cores here: more concurrent steps only fight over the CPU and the DuckDB lock.
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        sensors=[
+            dg.AutomationConditionSensorDefinition(
+                "default_automation_sensor",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            )
+        ],
+    )
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent), root
+    )

@@ -1,0 +1,155 @@
+"""Per-source chunks and embeddings: the same two stages for every source."""
+
+
+import dagster as dg
+import numpy as np
+
+from sophia_pipeline.defs.kinds import warehouse_kind
+from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.processing.documents_to_chunks import chunk_rows
+from sophia_pipeline.processing.embedding import embed_in_slices, timed
+from sophia_pipeline.processing.tokens import default_counter
+from sophia_pipeline.processing.vectors import missing_hashes
+from sophia_pipeline.resources import tables
+from sophia_pipeline.resources.embedder import Embedder
+from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.settings import Settings, load_settings
+
+from .windows import window_label, window_of
+
+# source -> the asset that writes its documents
+SOURCES: dict[str, str] = {"gong": "gong_documents"}
+
+
+def chunk_and_embed_assets(source: str, documents_key: str, wh_kind: str) -> list[dg.AssetsDefinition]:
+    counter = default_counter
+
+    @dg.asset(
+        name=f"{source}_chunks",
+        deps=[documents_key],
+        group_name="chunks",
+        partitions_def=daily_partitions,
+        backfill_policy=SINGLE_RUN,
+        retry_policy=IO_RETRY,
+        kinds={"python", wh_kind},
+        owners=OWNERS,
+        tags={"source": source},
+        automation_condition=dg.AutomationCondition.eager(),
+        check_specs=[
+            dg.AssetCheckSpec("chunks_within_token_budget", asset=f"{source}_chunks"),
+            dg.AssetCheckSpec("every_document_chunked", asset=f"{source}_chunks"),
+        ],
+        description=(
+            f"{source} documents cut into token-bounded chunks (STAGING.CHUNKS): the "
+            "strategy follows the document kind; no chunk exceeds the embedding model's "
+            "256 word pieces (measured with its own tokenizer, label included); chunk id "
+            "is document id + ordinal; the partition's window is replaced."
+        ),
+    )
+    def chunks_asset(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+        start, end = window_of(context)
+        docs = tables.read_documents(warehouse, source, start, end)
+        c = counter()
+        rows = docs.to_dict("records")
+        chunks = chunk_rows(rows, c)
+        written = tables.write_chunks(warehouse, source, chunks, start, end)
+        tokens = np.array([ch.tokens for ch, _ in chunks] or [0])
+        live = {r["doc_id"] for r in rows if not r["deleted"]}
+        chunked = {ch.doc_id for ch, _ in chunks}
+        yield dg.MaterializeResult(
+            metadata={
+                "documents": len(rows),
+                "chunks": written,
+                "tokens_p50": int(np.percentile(tokens, 50)),
+                "tokens_p95": int(np.percentile(tokens, 95)),
+                "tokens_max": int(tokens.max()),
+                "token_budget": c.budget,
+                "window": window_label(context),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name="chunks_within_token_budget",
+            passed=bool(tokens.max() <= c.budget),
+            metadata={"tokens_max": int(tokens.max()), "budget": c.budget},
+        )
+        yield dg.AssetCheckResult(
+            check_name="every_document_chunked",
+            passed=live <= chunked,
+            metadata={"documents_without_chunks": len(live - chunked)},
+        )
+
+    @dg.asset(
+        name=f"{source}_embeddings",
+        deps=[chunks_asset],
+        group_name="embeddings",
+        partitions_def=daily_partitions,
+        backfill_policy=SINGLE_RUN,
+        retry_policy=IO_RETRY,
+        kinds={"python", "pytorch", wh_kind},
+        owners=OWNERS,
+        tags={"source": source},
+        automation_condition=dg.AutomationCondition.eager(),
+        description=(
+            f"Embeddings of {source} chunks with all-MiniLM-L6-v2, kept in the content-hash "
+            "cache EMBEDDINGS.EMBEDDING_CACHE: a text already embedded by this model is "
+            "never embedded again. Reports texts embedded, cache hits and throughput."
+        ),
+    )
+    def embeddings_asset(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, embedder: Embedder
+    ) -> dg.MaterializeResult:
+        start, end = window_of(context)
+        chunks = tables.read_chunks(warehouse, start, end, source=source)
+        hashes = list(chunks["content_hash"])
+        model_id = embedder.model_id
+        todo = missing_hashes(hashes, tables.cached_hashes(warehouse, model_id, hashes))
+        text_of = dict(zip(chunks["content_hash"], chunks["text"], strict=True))
+        tokens_of = dict(zip(chunks["content_hash"], chunks["tokens"], strict=True))
+        texts = [text_of[h] for h in todo]
+        device, precision, batch = embedder.resolved()
+        context.log.info(
+            f"{len(hashes)} chunks, {len(todo)} to embed on {device}/{precision}, batch {batch}"
+        )
+        elapsed = timed()
+        vectors = embed_in_slices(
+            texts,
+            embedder.embed,
+            progress=lambda done, total: context.log.info(f"embedded {done}/{total} texts"),
+        )
+        seconds = elapsed()
+        tables.store_vectors(warehouse, model_id, dict(zip(todo, vectors, strict=True)))
+        hits = len(hashes) - len(todo)
+        tokens = int(sum(tokens_of[h] for h in todo))
+        tables.record_embed_run(
+            warehouse, context.run_id, f"{source}_embeddings", window_label(context),
+            len(hashes), len(todo), hits, seconds,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "texts_total": len(hashes),
+                "texts_embedded": len(todo),
+                "cache_hits": hits,
+                "seconds": round(seconds, 3),
+                "texts_per_s": round(len(todo) / seconds, 1) if seconds > 0 else 0.0,
+                "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else 0.0,
+                "model": model_id,
+                "device": f"{device}/{precision}",
+                "window": window_label(context),
+            }
+        )
+
+    return [chunks_asset, embeddings_asset]
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    wh_kind = warehouse_kind(settings)
+    out: list[dg.AssetsDefinition] = []
+    for source, documents_key in SOURCES.items():
+        out.extend(chunk_and_embed_assets(source, documents_key, wh_kind))
+    return out
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_assets(load_settings()))

@@ -1,0 +1,109 @@
+"""The vector index: every current chunk's vector, upserted by stable chunk id."""
+
+
+import dagster as dg
+
+from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
+from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.processing.vectors import plan_index_sync
+from sophia_pipeline.resources import tables
+from sophia_pipeline.resources.embedder import Embedder
+from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
+from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.settings import Settings, load_settings
+
+from .processing import SOURCES
+from .windows import window_label, window_of
+
+
+def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    return {
+        cid: (h, m, v)
+        for cid, h, m, v in zip(
+            df["chunk_id"], df["content_hash"], df["model_id"], df["chunker_version"], strict=True
+        )
+    }
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name="vector_index",
+        deps=[f"{s}_embeddings" for s in SOURCES],
+        group_name="vectors",
+        partitions_def=daily_partitions,
+        backfill_policy=SINGLE_RUN,
+        retry_policy=IO_RETRY,
+        kinds={vector_kind(settings), warehouse_kind(settings)},
+        owners=OWNERS,
+        automation_condition=dg.AutomationCondition.eager(),
+        check_specs=[dg.AssetCheckSpec("index_matches_manifest", asset="vector_index")],
+    )
+    def vector_index(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        vector_store: VectorStore,
+        embedder: Embedder,
+    ):  # type: ignore[no-untyped-def]
+        """Chunks of every source in the window, in the vector store under their stable
+        ids (``doc_id#ordinal``). Only chunks whose content, model or chunker version
+        changed are written; chunks that no longer exist are deleted by id after the
+        writes. OPS.VECTOR_MANIFEST records what the index holds."""
+        start, end = window_of(context)
+        model_id = embedder.model_id
+        chunks = tables.read_chunks(warehouse, start, end)
+        chunks = chunks.assign(model_id=model_id)
+        plan = plan_index_sync(_keys(chunks), _keys(tables.read_manifest(warehouse, start, end)))
+        todo = chunks[chunks["chunk_id"].isin(set(plan.upsert))]
+        vectors = tables.cached_vectors(warehouse, model_id, list(todo["content_hash"]), vector_store.dim)
+        missing = set(todo["content_hash"]) - set(vectors)
+        if missing:
+            raise RuntimeError(
+                f"{len(missing)} chunks have no cached embedding: materialize the "
+                "*_embeddings assets for this window first"
+            )
+        records = [
+            VectorRecord(
+                id=r.chunk_id,
+                vector=vectors[r.content_hash],
+                text=r.text,
+                doc_id=r.doc_id,
+                source=r.source,
+                content_hash=r.content_hash,
+                partition_date=str(r.partition_date)[:10],
+            )
+            for r in todo.itertuples()
+        ]
+        for i in range(0, len(records), 1000):
+            vector_store.upsert(records[i : i + 1000])
+            context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
+        vector_store.delete(plan.delete)
+        tables.write_manifest(warehouse, chunks, model_id, start, end)
+        total = vector_store.count()
+        yield dg.MaterializeResult(
+            metadata={
+                "upserted": len(records),
+                "deleted": len(plan.delete),
+                "unchanged": plan.unchanged,
+                "window_chunks": len(chunks),
+                "vectors_total": total,
+                "window": window_label(context),
+            }
+        )
+        manifest_ids = set(warehouse.query("SELECT chunk_id FROM ops.vector_manifest")["chunk_id"])
+        index_ids = vector_store.ids()
+        yield dg.AssetCheckResult(
+            check_name="index_matches_manifest",
+            passed=manifest_ids == index_ids,
+            metadata={
+                "only_in_manifest": len(manifest_ids - index_ids),
+                "only_in_index": len(index_ids - manifest_ids),
+            },
+        )
+
+    return [vector_index]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_assets(load_settings()))

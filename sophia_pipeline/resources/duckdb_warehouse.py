@@ -1,0 +1,80 @@
+"""DuckDB implementation of the warehouse (the local profile)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+
+from .warehouse import Warehouse, align_columns, checked_table, ddl_statements
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    # DuckDB allows one writing process per file; a step in another process holding the
+    # file surfaces as an IOException about the lock, which is worth waiting out.
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+class DuckDBWarehouse(Warehouse):
+    """One DuckDB file. Connections are opened per call so that several processes
+    (the webserver, run workers, the CLI) take turns instead of holding the lock."""
+
+    path: str
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = _open(self.path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def ensure_schema(self) -> None:
+        with self._connect() as con:
+            for stmt in ddl_statements("duckdb"):
+                con.execute(stmt)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self._connect() as con:
+            con.execute(sql, list(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        with self._connect() as con:
+            df = con.execute(sql, list(params)).df()
+        df.columns = [c.lower() for c in df.columns]
+        return df
+
+    def replace_where(
+        self, table: str, df: pd.DataFrame, where: str, params: Sequence[Any] = ()
+    ) -> int:
+        table = checked_table(table)
+        with self._connect() as con:
+            columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            # DuckDB reads `frame` by name (a replacement scan of this local).
+            frame = align_columns(df, columns)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+                if not frame.empty:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM frame")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return len(frame)
+
+
+@retry(
+    retry=retry_if_exception(_is_lock_conflict),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    stop=stop_after_delay(120),
+    reraise=True,
+)
+def _open(path: str) -> duckdb.DuckDBPyConnection:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(path)

@@ -1,0 +1,342 @@
+"""Reads and writes of the pipeline's own tables, on any ``Warehouse``.
+
+Every write here is idempotent: append-if-new for the raw layer, replace by window or by
+key everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+
+from sophia_pipeline.processing.chunking.base import CHUNKER_VERSION, Chunk
+from sophia_pipeline.processing.vectors import from_bytes, to_bytes
+from sophia_pipeline.sources.documents import Document
+from sophia_pipeline.sources.landing import Accepted, Rejected
+
+from .warehouse import Warehouse, checked_table
+
+_IN_BATCH = 500
+
+
+def utc_naive(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _in_batches(values: Sequence[str]) -> list[list[str]]:
+    return [list(values[i : i + _IN_BATCH]) for i in range(0, len(values), _IN_BATCH)]
+
+
+# --- raw layer -------------------------------------------------------------------------
+
+
+def append_raw(
+    wh: Warehouse, table: str, accepted: list[Accepted], record_id: str, partition_of: object
+) -> tuple[int, int]:
+    """Appends records whose (id, content hash) is not stored yet: (new, already loaded).
+
+    ``record_id`` names the id attribute; ``partition_of(record) -> date``."""
+    if not accepted:
+        return 0, 0
+    ids = sorted({str(getattr(a.record, record_id)) for a in accepted})
+    known: set[tuple[str, str]] = set()
+    for batch in _in_batches(ids):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            f"SELECT record_id, content_hash FROM {checked_table(table)} WHERE record_id IN ({ph})",
+            batch,
+        )
+        known.update(zip(df["record_id"], df["content_hash"], strict=True))
+    loaded_at = now_utc()
+    rows = []
+    for a in accepted:
+        key = (str(getattr(a.record, record_id)), a.content_hash)
+        if key in known:
+            continue
+        known.add(key)
+        rows.append(
+            {
+                "record_id": key[0],
+                "content_hash": a.content_hash,
+                "partition_date": partition_of(a.record),  # type: ignore[operator]
+                "source_file": a.source_file,
+                "line_no": a.line_no,
+                "payload": a.raw,
+                "loaded_at": loaded_at,
+            }
+        )
+    wh.insert(table, pd.DataFrame(rows))
+    return len(rows), len(accepted) - len(rows)
+
+
+def latest_raw(wh: Warehouse, table: str, start: date, end: date) -> pd.DataFrame:
+    """The newest stored version of each record in the window."""
+    return wh.query(
+        f"""
+        SELECT record_id, payload, partition_date FROM (
+            SELECT record_id, payload, partition_date,
+                   ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY loaded_at DESC, line_no DESC) AS rn
+            FROM {checked_table(table)}
+            WHERE partition_date >= ? AND partition_date < ?
+        ) WHERE rn = 1
+        ORDER BY record_id
+        """,
+        [start, end],
+    )
+
+
+# --- dead letters ----------------------------------------------------------------------
+
+
+def record_dead_letters(
+    wh: Warehouse, source: str, stage: str, rejected: list[Rejected], partition_date: date | None
+) -> int:
+    """Upserts rejected records by a stable id: a re-run bumps ``attempts`` and
+    ``last_seen`` instead of adding a row."""
+    if not rejected:
+        return 0
+    ids = [r.dead_letter_id for r in rejected]
+    prior: dict[str, tuple[int, datetime]] = {}
+    for batch in _in_batches(ids):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            "SELECT dead_letter_id, attempts, first_seen FROM ops.dead_letters "
+            f"WHERE dead_letter_id IN ({ph})",
+            batch,
+        )
+        for row in df.itertuples():
+            prior[row.dead_letter_id] = (int(row.attempts), row.first_seen)
+    now = now_utc()
+    rows = []
+    for r in {r.dead_letter_id: r for r in rejected}.values():
+        attempts, first = prior.get(r.dead_letter_id, (0, now))
+        rows.append(
+            {
+                "dead_letter_id": r.dead_letter_id,
+                "source": source,
+                "stage": stage,
+                "source_file": r.source_file,
+                "line_no": r.line_no,
+                "partition_date": partition_date,
+                "payload": r.raw,
+                "error": r.error,
+                "attempts": attempts + 1,
+                "first_seen": first,
+                "last_seen": now,
+            }
+        )
+    return wh.replace_keys("ops.dead_letters", pd.DataFrame(rows), "dead_letter_id")
+
+
+# --- documents and chunks --------------------------------------------------------------
+
+
+def documents_frame(docs: list[Document]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "doc_id": d.doc_id,
+                "source": d.source,
+                "entity_type": d.entity_type,
+                "source_id": d.source_id,
+                "kind": d.kind.value,
+                "title": d.title,
+                "text": d.text,
+                "turns": json.dumps([t.model_dump() for t in d.turns]),
+                "author": d.author,
+                "account_id": d.account_id,
+                "deal_id": d.deal_id,
+                "occurred_at": utc_naive(d.occurred_at),
+                "updated_at": utc_naive(d.updated_at),
+                "deleted": d.deleted,
+                "attributes": json.dumps(d.attributes, sort_keys=True, default=str),
+                "partition_date": utc_naive(d.occurred_at).date(),  # type: ignore[union-attr]
+            }
+            for d in docs
+        ]
+    )
+
+
+def write_documents(
+    wh: Warehouse, source: str, docs: list[Document], start: date, end: date
+) -> int:
+    return wh.replace_window(
+        "staging.documents",
+        documents_frame(docs),
+        "partition_date",
+        start,
+        end,
+        "source = ?",
+        [source],
+    )
+
+
+def read_documents(wh: Warehouse, source: str, start: date, end: date) -> pd.DataFrame:
+    return wh.query(
+        "SELECT * FROM staging.documents WHERE source = ? AND partition_date >= ? "
+        "AND partition_date < ? ORDER BY doc_id",
+        [source, start, end],
+    )
+
+
+def write_chunks(
+    wh: Warehouse, source: str, chunks: list[tuple[Chunk, date]], start: date, end: date
+) -> int:
+    df = pd.DataFrame(
+        [
+            {
+                "chunk_id": c.chunk_id,
+                "doc_id": c.doc_id,
+                "source": source,
+                "ordinal": c.ordinal,
+                "text": c.text,
+                "start_char": c.start,
+                "end_char": c.end,
+                "tokens": c.tokens,
+                "label": c.label,
+                "content_hash": c.content_hash,
+                "chunker_version": CHUNKER_VERSION,
+                "partition_date": day,
+            }
+            for c, day in chunks
+        ]
+    )
+    return wh.replace_window(
+        "staging.chunks", df, "partition_date", start, end, "source = ?", [source]
+    )
+
+
+def read_chunks(wh: Warehouse, start: date, end: date, source: str | None = None) -> pd.DataFrame:
+    where, params = "partition_date >= ? AND partition_date < ?", [start, end]
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)  # type: ignore[arg-type]
+    return wh.query(f"SELECT * FROM staging.chunks WHERE {where} ORDER BY chunk_id", params)
+
+
+# --- embedding cache -------------------------------------------------------------------
+
+
+def cached_hashes(wh: Warehouse, model_id: str, hashes: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for batch in _in_batches(sorted(set(hashes))):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            "SELECT content_hash FROM embeddings.embedding_cache "
+            f"WHERE model_id = ? AND content_hash IN ({ph})",
+            [model_id, *batch],
+        )
+        found.update(df["content_hash"])
+    return found
+
+
+def cached_vectors(
+    wh: Warehouse, model_id: str, hashes: Sequence[str], dim: int
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for batch in _in_batches(sorted(set(hashes))):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            "SELECT content_hash, vector FROM embeddings.embedding_cache "
+            f"WHERE model_id = ? AND content_hash IN ({ph})",
+            [model_id, *batch],
+        )
+        for h, blob in zip(df["content_hash"], df["vector"], strict=True):
+            out[h] = from_bytes(blob, dim)
+    return out
+
+
+def store_vectors(wh: Warehouse, model_id: str, vectors: dict[str, np.ndarray]) -> int:
+    if not vectors:
+        return 0
+    now = now_utc()
+    df = pd.DataFrame(
+        [
+            {
+                "content_hash": h,
+                "model_id": model_id,
+                "dim": int(v.shape[0]),
+                "vector": to_bytes(v),
+                "created_at": now,
+            }
+            for h, v in vectors.items()
+        ]
+    )
+    hashes = list(vectors)
+    total = 0
+    for batch in _in_batches(hashes):
+        ph = ", ".join("?" for _ in batch)
+        total += wh.replace_where(
+            "embeddings.embedding_cache",
+            df[df["content_hash"].isin(batch)],
+            f"model_id = ? AND content_hash IN ({ph})",
+            [model_id, *batch],
+        )
+    return total
+
+
+def record_embed_run(
+    wh: Warehouse,
+    run_id: str,
+    asset: str,
+    partition_range: str,
+    total: int,
+    embedded: int,
+    hits: int,
+    seconds: float,
+) -> None:
+    df = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "asset": asset,
+                "partition_range": partition_range,
+                "texts_total": total,
+                "texts_embedded": embedded,
+                "cache_hits": hits,
+                "seconds": seconds,
+                "recorded_at": now_utc(),
+            }
+        ]
+    )
+    wh.replace_where("ops.embed_runs", df, "run_id = ? AND asset = ?", [run_id, asset])
+
+
+# --- vector manifest -------------------------------------------------------------------
+
+
+def read_manifest(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    return wh.query(
+        "SELECT * FROM ops.vector_manifest WHERE partition_date >= ? AND partition_date < ?",
+        [start, end],
+    )
+
+
+def write_manifest(
+    wh: Warehouse, chunks: pd.DataFrame, model_id: str, start: date, end: date
+) -> int:
+    df = pd.DataFrame(
+        {
+            "chunk_id": chunks["chunk_id"],
+            "doc_id": chunks["doc_id"],
+            "source": chunks["source"],
+            "content_hash": chunks["content_hash"],
+            "model_id": model_id,
+            "chunker_version": chunks["chunker_version"],
+            "partition_date": chunks["partition_date"],
+            "indexed_at": now_utc(),
+        }
+    )
+    return wh.replace_window("ops.vector_manifest", df, "partition_date", start, end)

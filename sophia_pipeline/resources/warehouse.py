@@ -1,0 +1,127 @@
+"""The warehouse interface: DuckDB locally, Snowflake in production.
+
+SQL is written once, in Snowflake's dialect, as files under ``sql/``; the DuckDB
+implementation runs the sqlglot transpilation of the same files. Values always travel as
+``?`` parameters; table names only ever come from this codebase, never from input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlglot
+
+from sophia_pipeline.settings import SQL_DIR
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def checked_table(name: str) -> str:
+    """``schema.table`` made of plain identifiers, or an error: never interpolate more."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a schema-qualified table name: {name!r}")
+    return name.lower()
+
+
+def ddl_statements(dialect: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Every statement of ``sql/*.sql`` in file order, rendered for ``dialect``."""
+    statements: list[str] = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        text = path.read_text()
+        if dialect == "snowflake":
+            statements.extend(
+                s.sql(dialect="snowflake") for s in sqlglot.parse(text, read="snowflake") if s
+            )
+        else:
+            # CLUSTER BY has no DuckDB equivalent; sqlglot drops it, and says so on the
+            # root logger, which is noise here.
+            logging.getLogger("sqlglot").setLevel(logging.ERROR)
+            statements.extend(sqlglot.transpile(text, read="snowflake", write=dialect))
+    return statements
+
+
+def tables_in_ddl(sql_dir: Path = SQL_DIR) -> list[str]:
+    names: list[str] = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        for stmt in sqlglot.parse(path.read_text(), read="snowflake"):
+            if isinstance(stmt, sqlglot.exp.Create) and stmt.kind == "TABLE":
+                table = stmt.this.this if isinstance(stmt.this, sqlglot.exp.Schema) else stmt.this
+                names.append(f"{table.db}.{table.name}".lower())
+    return names
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Tables of rows. Writes are idempotent: replace by key or by window, never blind."""
+
+    create_schema: bool = True  # run sql/ (CREATE ... IF NOT EXISTS) when a step starts
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.create_schema:
+            self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Rows as a DataFrame with lower-case column names."""
+        raise NotImplementedError
+
+    def replace_where(
+        self, table: str, df: pd.DataFrame, where: str, params: Sequence[Any] = ()
+    ) -> int:
+        """In one transaction: delete the rows matching ``where``, insert ``df``."""
+        raise NotImplementedError
+
+    def insert(self, table: str, df: pd.DataFrame) -> int:
+        return self.replace_where(table, df, "1 = 0")
+
+    def replace_keys(self, table: str, df: pd.DataFrame, key: str) -> int:
+        """Upsert by ``key``: rows whose key is in ``df`` are replaced by ``df``'s."""
+        if df.empty:
+            return 0
+        keys = [str(k) for k in df[key].unique()]
+        placeholders = ", ".join("?" for _ in keys)
+        return self.replace_where(table, df, f"{key} IN ({placeholders})", keys)
+
+    def replace_window(
+        self,
+        table: str,
+        df: pd.DataFrame,
+        date_column: str,
+        start: date,
+        end: date,
+        extra_where: str = "",
+        extra_params: Sequence[Any] = (),
+    ) -> int:
+        """Partition replace: the rows of ``[start, end)`` (narrowed by ``extra_where``)
+        become exactly ``df``."""
+        where = f"{date_column} >= ? AND {date_column} < ?"
+        if extra_where:
+            where += f" AND ({extra_where})"
+        return self.replace_where(table, df, where, [start, end, *extra_params])
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT COUNT(*) AS n FROM {checked_table(table)}")["n"].iloc[0])
+
+    def table_counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in tables_in_ddl()}
+
+
+def align_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``df`` with exactly the table's columns, in its order (missing ones null)."""
+    missing = [c for c in df.columns if c not in columns]
+    if missing:
+        raise ValueError(f"columns not in the table: {missing}")
+    return df.reindex(columns=columns)
