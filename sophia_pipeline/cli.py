@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import REPO_ROOT, Settings, load_settings
 
 
 def _dagster_home(settings: Settings) -> Path:
     """Run history under the data dir, so the UI shows CLI runs (unless DAGSTER_HOME is set)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(REPO_ROOT / "dagster.yaml", config)
     return home
 
 

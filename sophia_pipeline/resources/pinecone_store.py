@@ -61,7 +61,8 @@ class PineconeVectorStore(VectorStore):
     def ids(self) -> set[str]:
         out: set[str] = set()
         for page in self._index().list(namespace=self.namespace):
-            out.update(page)
+            # pinecone 10 yields pages of ListItem (an id, possibly None).
+            out.update(str(item.id) for item in page if item.id is not None)
         return out
 
     def query(self, vector: np.ndarray, top_k: int = 5, source: str | None = None) -> list[Hit]:

@@ -351,11 +351,16 @@ def _block_spans(
 # --- HTML -----------------------------------------------------------------------------
 
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote body dd details div dl dt fieldset figcaption figure "
-    "footer form header hr html main nav ol p section summary table tbody thead tfoot ul "
-    "caption".split()
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details",
+        "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header",
+        "hr", "html", "main", "nav", "ol", "p", "section", "summary", "table", "tbody",
+        "tfoot", "thead", "ul",
+    }
 )
-_SKIP_TAGS = frozenset("script style noscript template head svg iframe object".split())
+_SKIP_TAGS = frozenset(
+    {"head", "iframe", "noscript", "object", "script", "style", "svg", "template"}
+)
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 
 

@@ -1,0 +1,42 @@
+# Two commands set everything up: `make demo` and `make test`. Both create .venv when
+# missing and install the project into it (torch pinned first: an unpinned torch pulls a
+# multi-GB CUDA build).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sophia-installed
+HOST ?= 127.0.0.1
+PORT ?= 3000
+export SOPHIA_DATA_DIR ?= $(CURDIR)/.sophia
+export DAGSTER_HOME ?= $(SOPHIA_DATA_DIR)/dagster_home
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install demo test lint ui backfill-example bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/sophia-pipeline sample
+	$(VENV)/bin/sophia-pipeline run
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+ui: $(STAMP)
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+clean:
+	rm -rf $(SOPHIA_DATA_DIR)

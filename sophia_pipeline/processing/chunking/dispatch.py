@@ -1,0 +1,125 @@
+"""Picks the chunking strategy for a document kind, and chunks files for the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sophia_pipeline.sources.documents import Document, DocumentKind, Turn
+
+from .base import Chunk, TokenCounterLike
+from .code import chunk_code
+from .conversation import chunk_conversation
+from .crm import chunk_crm_entity, render_records
+from .document import chunk_document, html_to_text
+
+_HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+
+# "[00:01:02] Alice: words", "00:01 Alice: words" or "Alice: words"
+_TURN_LINE = re.compile(
+    r"^\s*(?:\[?(?P<ts>\d{1,2}(?::\d{2}){1,2})\]?\s+)?(?P<speaker>[^\s:][^:\n]{0,79}?)\s*:"
+    r"[ \t]?(?P<text>.*)$"
+)
+
+
+def parse_transcript(text: str) -> list[Turn]:
+    """Turns from a "Speaker: words" transcript, one turn a line. A line with no
+    speaker continues the turn before it (or opens one by "Unknown"); blank lines are
+    skipped; a leading ``[hh:mm:ss]`` or ``mm:ss`` becomes the turn's ``start_s``."""
+    turns: list[Turn] = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        m = _TURN_LINE.match(raw)
+        if m is None:
+            if turns:
+                last = turns[-1]
+                turns[-1] = last.model_copy(update={"text": f"{last.text} {raw.strip()}"})
+            else:
+                turns.append(Turn(speaker="Unknown", text=raw.strip()))
+            continue
+        ts = m.group("ts")
+        start_s = None
+        if ts:
+            start_s = 0.0
+            for part in ts.split(":"):
+                start_s = start_s * 60 + int(part)
+        turns.append(Turn(speaker=m.group("speaker").strip(), text=m.group("text"),
+                          start_s=start_s))
+    return turns
+
+
+def chunk_for_kind(
+    kind: DocumentKind | str,
+    doc_id: str,
+    text: str,
+    counter: TokenCounterLike,
+    **kw: Any,
+) -> list[Chunk]:
+    """Chunks ``text`` with the strategy for ``kind``.
+
+    Keywords used: ``turns`` (conversation: takes precedence over parsing ``text``),
+    ``title`` (document), ``language`` and ``path`` (code). Others are ignored so that a
+    caller may pass a document's attributes as they are. For a conversation the offsets
+    point into the rendered transcript (``render_turns``), which equals ``text`` when it
+    is made of "Speaker: words" lines.
+    """
+    k = DocumentKind(str(kind))
+    if k is DocumentKind.CONVERSATION:
+        turns: Sequence[Turn] | None = kw.get("turns")
+        return chunk_conversation(doc_id, list(turns) if turns else parse_transcript(text),
+                                  counter)
+    if k is DocumentKind.DOCUMENT:
+        return chunk_document(doc_id, text, counter, title=kw.get("title"))
+    if k is DocumentKind.CODE:
+        return chunk_code(doc_id, text, counter, language=kw.get("language"),
+                          path=kw.get("path"))
+    return chunk_crm_entity(doc_id, text, counter)
+
+
+def chunk_doc(doc: Document, counter: TokenCounterLike) -> list[Chunk]:
+    """Chunks a normalized ``Document``: its turns, title, and the ``language``/``path``
+    attributes (the source id is taken as the path of a code file)."""
+    attrs = doc.attributes
+    return chunk_for_kind(
+        doc.kind,
+        doc.doc_id,
+        doc.text,
+        counter,
+        turns=doc.turns or None,
+        title=doc.title,
+        language=attrs.get("language"),
+        path=attrs.get("path") or (doc.source_id if doc.kind is DocumentKind.CODE else None),
+    )
+
+
+def chunk_file(kind: DocumentKind | str, path: str | Path, counter: TokenCounterLike) -> list[dict]:
+    """Chunks one file into JSON-able ``{"doc", "ordinal", "start", "end", "tokens",
+    "text"}`` dicts, for the ``sophia-pipeline chunk`` command.
+
+    ``doc`` is the file's path, except for CRM files, whose JSON (an object, a list, or a
+    ``{"results": [...]}`` page) may hold several entities: each is a document of its own
+    (``hubspot:deal:42``). Offsets point into the text that was chunked: the file itself,
+    its HTML-stripped text (``.html``), its rendered transcript (conversation) or the
+    entity's rendering (CRM).
+    """
+    k = DocumentKind(str(kind))
+    p = Path(path)
+    raw = p.read_text(encoding="utf-8", errors="replace")
+    pairs: list[tuple[str, list[Chunk]]]
+    if k is DocumentKind.CRM:
+        pairs = [(doc_id, chunk_crm_entity(doc_id, text, counter))
+                 for doc_id, text in render_records(json.loads(raw))]
+    elif k is DocumentKind.DOCUMENT and p.suffix.lower() in _HTML_SUFFIXES:
+        pairs = [(str(p), chunk_document(str(p), html_to_text(raw), counter))]
+    else:
+        pairs = [(str(p), chunk_for_kind(k, str(p), raw, counter, path=str(p)))]
+    return [
+        {"doc": doc, "ordinal": c.ordinal, "start": c.start, "end": c.end, "tokens": c.tokens,
+         "text": c.text}
+        for doc, chunks in pairs
+        for c in chunks
+    ]

@@ -1,0 +1,132 @@
+"""One contract, every warehouse that runs here: DuckDB and Snowflake through fakesnow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dagster_snowflake import SnowflakeResource
+
+from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.resources.warehouse import Warehouse, ddl_statements, tables_in_ddl
+
+
+@pytest.fixture(params=["duckdb", "snowflake"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    if request.param == "duckdb":
+        wh: Warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+        wh.ensure_schema()
+        yield wh
+        return
+    import fakesnow
+
+    (tmp_path / "fakesnow").mkdir()
+    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
+        wh = SnowflakeWarehouse(
+            snowflake=SnowflakeResource(
+                account="acct", user="u", password="p", database="SOPHIA", paramstyle="qmark"
+            )
+        )
+        with wh.snowflake.get_connection() as con:
+            con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")
+        wh.ensure_schema()
+        yield wh
+
+
+def docs(ids: list[str], day: date) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "doc_id": i,
+                "source": "gong",
+                "entity_type": "call",
+                "source_id": i,
+                "kind": "conversation",
+                "text": f"text {i}",
+                "occurred_at": datetime(day.year, day.month, day.day, 12),
+                "deleted": False,
+                "partition_date": day,
+            }
+            for i in ids
+        ]
+    )
+
+
+def test_every_ddl_table_exists_and_starts_empty(warehouse: Warehouse) -> None:
+    counts = warehouse.table_counts()
+    assert set(counts) == set(tables_in_ddl())
+    assert "gong_intelligence.call_transcripts" in counts
+    assert all(n == 0 for n in counts.values())
+
+
+def test_schema_creation_is_idempotent(warehouse: Warehouse) -> None:
+    warehouse.ensure_schema()
+    warehouse.ensure_schema()
+
+
+def test_replace_window_replaces_only_the_window(warehouse: Warehouse) -> None:
+    d1, d2 = date(2026, 9, 1), date(2026, 9, 2)
+    warehouse.insert("staging.documents", docs(["a", "b"], d1))
+    warehouse.insert("staging.documents", docs(["c"], d2))
+    warehouse.replace_window("staging.documents", docs(["a2"], d1), "partition_date", d1, d2)
+    got = warehouse.query("SELECT doc_id FROM staging.documents ORDER BY doc_id")
+    assert list(got["doc_id"]) == ["a2", "c"]
+    # again: same result, nothing duplicated
+    warehouse.replace_window("staging.documents", docs(["a2"], d1), "partition_date", d1, d2)
+    assert warehouse.count("staging.documents") == 2
+
+
+def test_replace_keys_upserts(warehouse: Warehouse) -> None:
+    d = date(2026, 9, 1)
+    warehouse.replace_keys("staging.documents", docs(["a", "b"], d), "doc_id")
+    changed = docs(["b"], d).assign(text="new b")
+    warehouse.replace_keys("staging.documents", changed, "doc_id")
+    got = warehouse.query("SELECT doc_id, text FROM staging.documents ORDER BY doc_id")
+    assert list(got["text"]) == ["text a", "new b"]
+
+
+def test_parameters_are_values_not_sql(warehouse: Warehouse) -> None:
+    warehouse.insert("staging.documents", docs(["x'); DROP TABLE staging.documents; --"], date(2026, 9, 1)))
+    got = warehouse.query(
+        "SELECT doc_id FROM staging.documents WHERE doc_id = ?", ["x'); DROP TABLE staging.documents; --"]
+    )
+    assert len(got) == 1
+    assert warehouse.count("staging.documents") == 1
+
+
+def test_binary_round_trip(warehouse: Warehouse) -> None:
+    blob = bytes(range(256)) * 6
+    warehouse.insert(
+        "embeddings.embedding_cache",
+        pd.DataFrame(
+            [{"content_hash": "h", "model_id": "m", "dim": 384, "vector": blob, "created_at": datetime(2026, 1, 1)}]
+        ),
+    )
+    got = warehouse.query("SELECT vector FROM embeddings.embedding_cache WHERE content_hash = ?", ["h"])
+    assert bytes(got["vector"].iloc[0]) == blob
+
+
+def test_failed_write_leaves_the_table_unchanged(warehouse: Warehouse) -> None:
+    d = date(2026, 9, 1)
+    warehouse.insert("staging.documents", docs(["a"], d))
+    bad = docs(["b"], d).assign(source=None)  # violates NOT NULL
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        warehouse.replace_window("staging.documents", bad, "partition_date", d, date(2026, 9, 2))
+    assert list(warehouse.query("SELECT doc_id FROM staging.documents")["doc_id"]) == ["a"]
+
+
+def test_unknown_table_names_are_refused(warehouse: Warehouse) -> None:
+    with pytest.raises(ValueError):
+        warehouse.count("staging.documents; DROP TABLE x")
+
+
+def test_ddl_renders_for_both_dialects() -> None:
+    snow = ddl_statements("snowflake")
+    duck = ddl_statements("duckdb")
+    assert len(snow) == len(duck) > 5
+    assert any("CLUSTER BY" in s for s in snow)
+    assert not any("CLUSTER BY" in s for s in duck)

@@ -1,0 +1,98 @@
+"""The code location loads, per profile, and its shape is a visible diff when it changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sophia_pipeline.defs.resources import PROD_REQUIRED, MissingCredentialError
+from sophia_pipeline.definitions import defs
+
+EXPECTED_GONG_SLICE = {
+    "raw_gong_calls": "ingest",
+    "gong_documents": "documents",
+    "gong_chunks": "chunks",
+    "gong_embeddings": "embeddings",
+    "vector_index": "vectors",
+    "gong_intelligence/call_transcripts": "warehouse",
+}
+
+
+def graph(d: dg.Definitions):  # type: ignore[no-untyped-def]
+    return d.resolve_asset_graph()
+
+
+def test_local_profile_loads_with_the_slice_lineage(data_dir: Path) -> None:
+    d = defs()
+    g = graph(d)
+    groups = {k.to_user_string(): g.get(k).group_name for k in g.get_all_asset_keys()}
+    for key, group in EXPECTED_GONG_SLICE.items():
+        assert groups[key] == group
+    parents = {
+        k.to_user_string(): {p.to_user_string() for p in g.get(k).parent_keys}
+        for k in g.get_all_asset_keys()
+    }
+    assert parents["gong_documents"] == {"raw_gong_calls"}
+    assert parents["gong_chunks"] == {"gong_documents"}
+    assert parents["gong_embeddings"] == {"gong_chunks"}
+    assert "gong_embeddings" in parents["vector_index"]
+    assert parents["gong_intelligence/call_transcripts"] >= {"gong_documents", "gong_chunks"}
+
+
+def test_every_partitioned_asset_shares_one_definition_and_single_run_backfills(data_dir: Path) -> None:
+    d = defs()
+    for assets_def in d.assets or []:
+        if not isinstance(assets_def, dg.AssetsDefinition) or not assets_def.partitions_def:
+            continue
+        for key in assets_def.keys:
+            assert assets_def.partitions_def == d.resolve_asset_graph().get(key).partitions_def
+        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_io_assets_have_retry_policies_owners_and_kinds(data_dir: Path) -> None:
+    g = graph(defs())
+    for key in g.get_all_asset_keys():
+        node = g.get(key)
+        assert node.owners, key
+        assert {"duckdb", "lancedb"} & set(node.kinds), key
+        assert node.description, key
+    for a in defs().assets or []:
+        assert isinstance(a, dg.AssetsDefinition)
+        policy = a.op.retry_policy
+        assert policy is not None, a.key
+        assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.jitter is not None, a.key
+
+
+def test_prod_profile_names_every_missing_credential(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOPHIA_PROFILE", "prod")
+    for name in PROD_REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SNOWFLAKE_ACCOUNT", "acct")
+    with pytest.raises(Exception) as info:
+        defs()
+    text = str(info.value) + "".join(str(a) for a in info.value.args)
+    chain = info.value
+    while chain.__cause__ is not None and not isinstance(chain, MissingCredentialError):
+        chain = chain.__cause__
+    message = str(chain) if isinstance(chain, MissingCredentialError) else text
+    assert "SNOWFLAKE_PASSWORD" in message and "PINECONE_API_KEY" in message
+    assert "SNOWFLAKE_ACCOUNT" not in message
+
+
+def test_prod_profile_loads_with_credentials_and_shows_prod_kinds(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOPHIA_PROFILE", "prod")
+    for name in PROD_REQUIRED:
+        monkeypatch.setenv(name, f"value-of-{name.lower()}")
+    g = graph(defs())
+    assert "snowflake" in g.get(dg.AssetKey("raw_gong_calls")).kinds
+    assert "pinecone" in g.get(dg.AssetKey("vector_index")).kinds
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOPHIA_PROFILE", "staging")
+    with pytest.raises(Exception, match="SOPHIA_PROFILE"):
+        defs()

@@ -1,0 +1,113 @@
+"""The whole Gong slice through ``materialize()`` on DuckDB and LanceDB in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from sophia_pipeline.definitions import defs
+from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
+from sophia_pipeline.settings import load_settings
+from sophia_pipeline_tests.factories import gong_call, small_gong_landing, write_gong_day
+
+FIRST = date(2026, 9, 1)
+BAD_DAY = date(2026, 9, 4)
+
+
+def run_all(instance: dg.DagsterInstance, start: date, end: date) -> dg.ExecuteInProcessResult:
+    d = defs()
+    return dg.materialize(
+        list(d.assets or []),
+        resources=dict(d.resources or {}),
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        },
+    )
+
+
+def meta(result: dg.ExecuteInProcessResult, key: str) -> dict:
+    # a single-run backfill reports one materialization per partition, same metadata
+    mat = result.asset_materializations_for_node(key)[0]
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+@pytest.fixture
+def landed(data_dir: Path) -> Path:
+    landing = data_dir / "landing"
+    small_gong_landing(landing, FIRST, days=3, per_day=2)
+    no_id = gong_call("", BAD_DAY)
+    bad_date = gong_call("c-bad-date", BAD_DAY)
+    bad_date["started"] = "last tuesday"
+    write_gong_day(
+        landing,
+        BAD_DAY,
+        [gong_call("c-good", BAD_DAY)],
+        extra_lines=['{"call_id": "c-trunc", "title": ', json.dumps(no_id), json.dumps(bad_date)],
+    )
+    return landing
+
+
+def test_slice_end_to_end_idempotent_with_dead_letters(landed: Path) -> None:
+    settings = load_settings()
+    wh = DuckDBWarehouse(path=str(settings.duckdb_path))
+    vs = LanceDBVectorStore(uri=str(settings.lancedb_dir))
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = run_all(instance, FIRST, BAD_DAY)
+        assert first.success
+        assert wh.count("raw.gong_calls") == 7
+        assert wh.count("staging.documents") == 7
+        assert wh.count("gong_intelligence.call_transcripts") == 7
+        chunks = wh.count("staging.chunks")
+        assert chunks > 7 * 3
+        assert vs.count() == chunks
+        assert vs.ids() == set(wh.query("SELECT chunk_id FROM staging.chunks")["chunk_id"])
+        tokens_max = wh.query("SELECT MAX(tokens) AS m FROM staging.chunks")["m"].iloc[0]
+        assert tokens_max <= 256
+
+        dead = wh.query("SELECT * FROM ops.dead_letters ORDER BY line_no")
+        assert list(dead["line_no"]) == [2, 3, 4]
+        assert dead["source_file"].str.endswith(f"{BAD_DAY.isoformat()}.jsonl").all()
+        assert "invalid JSON" in dead["error"].iloc[0]
+        assert "call_id" in dead["error"].iloc[1]
+        assert "started" in dead["error"].iloc[2]
+        assert meta(first, "raw_gong_calls")["dead_letters"] == 3
+        assert meta(first, "gong_embeddings")["texts_embedded"] == chunks
+
+        second = run_all(instance, FIRST, BAD_DAY)
+        assert second.success
+        emb = meta(second, "gong_embeddings")
+        assert emb["texts_embedded"] == 0 and emb["cache_hits"] == chunks
+        assert meta(second, "vector_index")["upserted"] == 0
+        assert wh.count("raw.gong_calls") == 7
+        assert wh.count("staging.chunks") == chunks
+        assert wh.count("gong_intelligence.call_transcripts") == 7
+        assert wh.count("ops.dead_letters") == 3
+        assert set(wh.query("SELECT attempts FROM ops.dead_letters")["attempts"]) == {2}
+        assert vs.count() == chunks
+
+
+def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed: Path) -> None:
+    settings = load_settings()
+    wh = DuckDBWarehouse(path=str(settings.duckdb_path))
+    vs = LanceDBVectorStore(uri=str(settings.lancedb_dir))
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert run_all(instance, FIRST, FIRST).success
+        before = vs.ids()
+        # the same call, re-landed shorter and with one turn changed
+        call = gong_call("c0-1", FIRST, n_turns=2)
+        call["turns"][0]["text"] = "A completely new opening about Clari."
+        write_gong_day(settings.landing_dir, FIRST, [gong_call("c0-0", FIRST, long_turn=True), call])
+        result = run_all(instance, FIRST, FIRST)
+        assert result.success
+        assert wh.count("raw.gong_calls") == 3  # append-only: the old version stays
+        assert meta(result, "gong_embeddings")["texts_embedded"] == 1
+        current = set(wh.query("SELECT chunk_id FROM staging.chunks")["chunk_id"])
+        assert vs.ids() == current
+        assert meta(result, "vector_index")["deleted"] == len(before - current) > 0
