@@ -1,0 +1,5 @@
+"""The bundled, deterministic sample data for the local profile."""
+
+from .generator import OWNED, generate
+
+__all__ = ["OWNED", "generate"]
