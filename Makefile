@@ -10,7 +10,7 @@ export SOPHIA_DATA_DIR ?= $(CURDIR)/.sophia
 export DAGSTER_HOME ?= $(SOPHIA_DATA_DIR)/dagster_home
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint ui backfill-example bench clean
+.PHONY: install home demo test lint ui bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,11 +21,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The Dagster instance that `sophia-pipeline run`, `dagster dev` and CLI backfills share.
+home:
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: $(STAMP) home
 	$(VENV)/bin/sophia-pipeline sample
 	$(VENV)/bin/sophia-pipeline run
 
-test: $(STAMP)
+test: $(STAMP) home
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 	$(VENV)/bin/pytest
@@ -34,8 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+ui: $(STAMP) home
 	$(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 clean:

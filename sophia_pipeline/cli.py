@@ -66,15 +66,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         found = landed_date_range(settings.landing_dir)
         if found is None:
             print(
-                f"no landing files under {settings.landing_dir}: run `sophia-pipeline sample` first",
+                f"no landing files under {settings.landing_dir}: "
+                "run `sophia-pipeline sample` first",
                 file=sys.stderr,
             )
             return 2
         start, end = found
     definitions = defs()
     assets = list(definitions.assets or [])
-    print(f"[sophia] profile={settings.profile.value} materializing {len(assets)} asset(s) "
-          f"for {start}...{end} (one run)", flush=True)
+    print(
+        f"[sophia] profile={settings.profile.value} materializing {len(assets)} asset(s) "
+        f"for {start}...{end} (one run)",
+        flush=True,
+    )
     result = dg.materialize(
         assets,
         resources=dict(definitions.resources or {}),
@@ -88,7 +92,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise_on_error=False,
     )
     status = collect_status(settings)
-    print(json.dumps({"run_id": result.run_id, "success": result.success, **status}, indent=2, default=str))
+    print(
+        json.dumps(
+            {"run_id": result.run_id, "success": result.success, **status}, indent=2, default=str
+        )
+    )
     return 0 if result.success else 1
 
 
@@ -111,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="write deterministic sample landing files for all sources")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--reference-date", help="YYYY-MM-DD; data covers the 90 days before it (default today)")
+    p.add_argument(
+        "--reference-date", help="YYYY-MM-DD; data covers the 90 days before it (default today)"
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("run", help="materialize every asset for the active profile, in one run")
@@ -120,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("status", help="row counts, vectors, dead letters, last run's embedding stats")
+    p = sub.add_parser(
+        "status", help="row counts, vectors, dead letters, last run's embedding stats"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
     return parser

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 LONG_MONOLOGUE = " ".join(
@@ -39,7 +39,9 @@ def gong_call(call_id: str, day: date, long_turn: bool = False, n_turns: int = 6
     }
 
 
-def write_gong_day(landing_dir: Path, day: date, calls: list[dict], extra_lines: list[str] = ()) -> Path:  # type: ignore[assignment]
+def write_gong_day(
+    landing_dir: Path, day: date, calls: list[dict], extra_lines: list[str] = ()
+) -> Path:  # type: ignore[assignment]
     folder = landing_dir / "gong" / "calls"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{day.isoformat()}.jsonl"
@@ -48,13 +50,13 @@ def write_gong_day(landing_dir: Path, day: date, calls: list[dict], extra_lines:
     return path
 
 
-def small_gong_landing(landing_dir: Path, first_day: date, days: int = 3, per_day: int = 2) -> list[str]:
+def small_gong_landing(
+    landing_dir: Path, first_day: date, days: int = 3, per_day: int = 2
+) -> list[str]:
     ids = []
     for d in range(days):
         day = first_day + timedelta(days=d)
-        calls = [
-            gong_call(f"c{d}-{k}", day, long_turn=(k == 0 and d == 0)) for k in range(per_day)
-        ]
+        calls = [gong_call(f"c{d}-{k}", day, long_turn=(k == 0 and d == 0)) for k in range(per_day)]
         ids.extend(c["call_id"] for c in calls)
         write_gong_day(landing_dir, day, calls)
     return ids

@@ -43,7 +43,9 @@ def _handler(state: PineconeState, api_key: str) -> type[BaseHTTPRequestHandler]
             with state.lock:
                 state.requests.append((method, url.path, dict(self.headers), body))
             if self.headers.get("Api-Key") != api_key:
-                return self._reply(401, {"error": {"code": "UNAUTHENTICATED", "message": "bad key"}})
+                return self._reply(
+                    401, {"error": {"code": "UNAUTHENTICATED", "message": "bad key"}}
+                )
             with state.lock:
                 return self._route(method, url.path, parse_qs(url.query), body)
 
@@ -63,8 +65,12 @@ def _handler(state: PineconeState, api_key: str) -> type[BaseHTTPRequestHandler]
                 total = sum(len(v) for v in state.namespaces.values())
                 return self._reply(
                     200,
-                    {"namespaces": namespaces, "dimension": 384, "indexFullness": 0.0,
-                     "totalVectorCount": total},
+                    {
+                        "namespaces": namespaces,
+                        "dimension": 384,
+                        "indexFullness": 0.0,
+                        "totalVectorCount": total,
+                    },
                 )
             if method == "POST" and path == "/query":
                 ns = state.namespaces.get(body.get("namespace", ""), {})
@@ -79,19 +85,32 @@ def _handler(state: PineconeState, api_key: str) -> type[BaseHTTPRequestHandler]
                     scored.append((score, v))
                 scored.sort(key=lambda t: -t[0])
                 matches = [
-                    {"id": v["id"], "score": s, "values": [],
-                     **({"metadata": v.get("metadata", {})} if body.get("includeMetadata") else {})}
+                    {
+                        "id": v["id"],
+                        "score": s,
+                        "values": [],
+                        **(
+                            {"metadata": v.get("metadata", {})}
+                            if body.get("includeMetadata")
+                            else {}
+                        ),
+                    }
                     for s, v in scored[: body.get("topK", 10)]
                 ]
-                return self._reply(200, {"matches": matches, "namespace": body.get("namespace", "")})
+                return self._reply(
+                    200, {"matches": matches, "namespace": body.get("namespace", "")}
+                )
             if method == "GET" and path == "/vectors/list":
                 ns = state.namespaces.get(query.get("namespace", [""])[0], {})
                 ids = sorted(ns)
                 limit = int(query.get("limit", ["100"])[0])
                 start = int(query.get("paginationToken", ["0"])[0])
                 page = ids[start : start + limit]
-                out: dict[str, Any] = {"vectors": [{"id": i} for i in page], "namespace": "",
-                                       "usage": {"readUnits": 1}}
+                out: dict[str, Any] = {
+                    "vectors": [{"id": i} for i in page],
+                    "namespace": "",
+                    "usage": {"readUnits": 1},
+                }
                 if start + limit < len(ids):
                     out["pagination"] = {"next": str(start + limit)}
                 return self._reply(200, out)

@@ -44,7 +44,10 @@ def test_consecutive_turns_of_one_speaker_merge_and_last_group_is_kept(counter) 
 
 def test_long_turn_split_at_sentences_with_label_repeated(counter) -> None:
     sentences = [f"Sentence number {i} is about the Salesforce renewal price." for i in range(120)]
-    turns = [Turn(speaker="Paul Prospect", text=" ".join(sentences)), Turn(speaker="Ann", text="Ok.")]
+    turns = [
+        Turn(speaker="Paul Prospect", text=" ".join(sentences)),
+        Turn(speaker="Ann", text="Ok."),
+    ]
     chunks = chunk_conversation("d", turns, counter)
     paul = [c for c in chunks if c.label == "Paul Prospect"]
     assert len(paul) >= 3
@@ -68,7 +71,9 @@ def test_no_chunk_over_limit_even_without_sentence_or_word_breaks(counter) -> No
 
 
 def test_every_source_character_is_in_its_chunk(counter) -> None:
-    turns = [Turn(speaker=s, text=f"{s} says thing {i}. And more {i}!") for i, s in enumerate("ABBA")]
+    turns = [
+        Turn(speaker=s, text=f"{s} says thing {i}. And more {i}!") for i, s in enumerate("ABBA")
+    ]
     source, _ = render_turns(turns)
     for c in chunk_conversation("d", turns, counter):
         body = source[c.start : c.end]

@@ -42,10 +42,16 @@ def test_readme_backfill_command_materializes_the_range(tmp_path: Path) -> None:
     args = line.split()
     rng = args.index("--partition-range")
     args[rng + 1] = "2026-09-01...2026-09-02"
-    subprocess.run(args, cwd=tmp_path, env=env_for(data), check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        args, cwd=tmp_path, env=env_for(data), check=True, capture_output=True, timeout=600
+    )
     out = subprocess.run(
-        ["sophia-pipeline", "status", "--json"], env=env_for(data), check=True,
-        capture_output=True, text=True, timeout=120,
+        ["sophia-pipeline", "status", "--json"],
+        env=env_for(data),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     status = json.loads(out.stdout)
     assert status["tables"]["raw.gong_calls"] == 2  # the third day is outside the range
@@ -55,8 +61,11 @@ def test_readme_backfill_command_materializes_the_range(tmp_path: Path) -> None:
 
 def test_run_without_landing_data_says_what_to_do(tmp_path: Path) -> None:
     out = subprocess.run(
-        ["sophia-pipeline", "run"], env=env_for(tmp_path / "empty"), capture_output=True,
-        text=True, timeout=120,
+        ["sophia-pipeline", "run"],
+        env=env_for(tmp_path / "empty"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 2
     assert "sophia-pipeline sample" in out.stderr

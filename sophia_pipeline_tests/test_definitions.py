@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from sophia_pipeline.defs.resources import PROD_REQUIRED, MissingCredentialError
 from sophia_pipeline.definitions import defs
+from sophia_pipeline.defs.resources import PROD_REQUIRED, MissingCredentialError
 
 EXPECTED_GONG_SLICE = {
     "raw_gong_calls": "ingest",
@@ -41,7 +41,9 @@ def test_local_profile_loads_with_the_slice_lineage(data_dir: Path) -> None:
     assert parents["gong_intelligence/call_transcripts"] >= {"gong_documents", "gong_chunks"}
 
 
-def test_every_partitioned_asset_shares_one_definition_and_single_run_backfills(data_dir: Path) -> None:
+def test_every_partitioned_asset_shares_one_definition_and_single_run_backfills(
+    data_dir: Path,
+) -> None:
     d = defs()
     for assets_def in d.assets or []:
         if not isinstance(assets_def, dg.AssetsDefinition) or not assets_def.partitions_def:
@@ -65,7 +67,9 @@ def test_io_assets_have_retry_policies_owners_and_kinds(data_dir: Path) -> None:
         assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.jitter is not None, a.key
 
 
-def test_prod_profile_names_every_missing_credential(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prod_profile_names_every_missing_credential(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOPHIA_PROFILE", "prod")
     for name in PROD_REQUIRED:
         monkeypatch.delenv(name, raising=False)

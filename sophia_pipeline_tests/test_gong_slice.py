@@ -103,7 +103,9 @@ def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed
         # the same call, re-landed shorter and with one turn changed
         call = gong_call("c0-1", FIRST, n_turns=2)
         call["turns"][0]["text"] = "A completely new opening about Clari."
-        write_gong_day(settings.landing_dir, FIRST, [gong_call("c0-0", FIRST, long_turn=True), call])
+        write_gong_day(
+            settings.landing_dir, FIRST, [gong_call("c0-0", FIRST, long_turn=True), call]
+        )
         result = run_all(instance, FIRST, FIRST)
         assert result.success
         assert wh.count("raw.gong_calls") == 3  # append-only: the old version stays

@@ -47,7 +47,9 @@ def require_env(names: tuple[str, ...], environ: dict[str, str] | None = None) -
 
 
 def local_resources(settings: Settings) -> dict[str, object]:
-    redis_url = dg.EnvVar("REDIS_URL") if os.environ.get("REDIS_URL") else "redis://127.0.0.1:6379/0"
+    redis_url = (
+        dg.EnvVar("REDIS_URL") if os.environ.get("REDIS_URL") else "redis://127.0.0.1:6379/0"
+    )
     return {
         "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
         "vector_store": LanceDBVectorStore(uri=str(settings.lancedb_dir)),

@@ -37,6 +37,8 @@ class HFTokenCounter:
 
         self.budget = budget
         self._tok = AutoTokenizer.from_pretrained(model_path())
+        # We count past the limit on purpose (to split); silence "longer than maximum".
+        self._tok.model_max_length = 1_000_000
 
     def count(self, text: str) -> int:
         return len(self._tok(text, add_special_tokens=True, truncation=False)["input_ids"])

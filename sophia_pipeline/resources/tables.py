@@ -82,18 +82,46 @@ def append_raw(
 
 
 def latest_raw(wh: Warehouse, table: str, start: date, end: date) -> pd.DataFrame:
-    """The newest stored version of each record in the window."""
+    """The newest stored version of each record seen in the window, kept only where that
+    newest version is itself in the window: re-running an old day never brings back a
+    version a later day superseded. Partition = the day a version landed."""
+    t = checked_table(table)
     return wh.query(
         f"""
         SELECT record_id, payload, partition_date FROM (
             SELECT record_id, payload, partition_date,
-                   ROW_NUMBER() OVER (PARTITION BY record_id ORDER BY loaded_at DESC, line_no DESC) AS rn
-            FROM {checked_table(table)}
-            WHERE partition_date >= ? AND partition_date < ?
-        ) WHERE rn = 1
+                   ROW_NUMBER() OVER (
+                       PARTITION BY record_id
+                       ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
+                   ) AS rn
+            FROM {t}
+            WHERE record_id IN (
+                SELECT record_id FROM {t} WHERE partition_date >= ? AND partition_date < ?
+            )
+        ) AS versions
+        WHERE rn = 1 AND partition_date >= ? AND partition_date < ?
         ORDER BY record_id
         """,
-        [start, end],
+        [start, end, start, end],
+    )
+
+
+def all_latest_raw(wh: Warehouse, table: str) -> pd.DataFrame:
+    """The newest version of every record (for lookups across partitions)."""
+    t = checked_table(table)
+    return wh.query(
+        f"""
+        SELECT record_id, payload, partition_date FROM (
+            SELECT record_id, payload, partition_date,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY record_id
+                       ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
+                   ) AS rn
+            FROM {t}
+        ) AS versions
+        WHERE rn = 1
+        ORDER BY record_id
+        """
     )
 
 
@@ -143,7 +171,7 @@ def record_dead_letters(
 # --- documents and chunks --------------------------------------------------------------
 
 
-def documents_frame(docs: list[Document]) -> pd.DataFrame:
+def documents_frame(docs: list[tuple[Document, date]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -162,16 +190,26 @@ def documents_frame(docs: list[Document]) -> pd.DataFrame:
                 "updated_at": utc_naive(d.updated_at),
                 "deleted": d.deleted,
                 "attributes": json.dumps(d.attributes, sort_keys=True, default=str),
-                "partition_date": utc_naive(d.occurred_at).date(),  # type: ignore[union-attr]
+                "partition_date": day,
             }
-            for d in docs
+            for d, day in docs
         ]
     )
 
 
 def write_documents(
-    wh: Warehouse, source: str, docs: list[Document], start: date, end: date
+    wh: Warehouse, source: str, docs: list[tuple[Document, date]], start: date, end: date
 ) -> int:
+    """The window's documents become exactly ``docs``. A document lives in the partition
+    of its newest version, so a copy of it left in an older partition is removed first."""
+    ids = [d.doc_id for d, _ in docs]
+    for batch in _in_batches(ids):
+        ph = ", ".join("?" for _ in batch)
+        wh.execute(
+            "DELETE FROM staging.documents WHERE source = ? AND doc_id IN "
+            f"({ph}) AND (partition_date < ? OR partition_date >= ?)",
+            [source, *batch, start, end],
+        )
     return wh.replace_window(
         "staging.documents",
         documents_frame(docs),
@@ -213,8 +251,15 @@ def write_chunks(
             for c, day in chunks
         ]
     )
-    return wh.replace_window(
-        "staging.chunks", df, "partition_date", start, end, "source = ?", [source]
+    # Chunks of the window's documents are replaced wherever they were (a document that
+    # moved to a newer partition takes its chunks along).
+    return wh.replace_where(
+        "staging.chunks",
+        df,
+        "source = ? AND ((partition_date >= ? AND partition_date < ?) OR doc_id IN ("
+        "SELECT doc_id FROM staging.documents WHERE source = ? "
+        "AND partition_date >= ? AND partition_date < ?))",
+        [source, start, end, source, start, end],
     )
 
 
@@ -317,16 +362,27 @@ def record_embed_run(
 # --- vector manifest -------------------------------------------------------------------
 
 
-def read_manifest(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+def read_manifest(wh: Warehouse) -> pd.DataFrame:
+    return wh.query("SELECT * FROM ops.vector_manifest")
+
+
+def read_all_chunk_keys(wh: Warehouse) -> pd.DataFrame:
     return wh.query(
-        "SELECT * FROM ops.vector_manifest WHERE partition_date >= ? AND partition_date < ?",
-        [start, end],
+        "SELECT chunk_id, doc_id, source, content_hash, chunker_version, partition_date "
+        "FROM staging.chunks"
     )
 
 
-def write_manifest(
-    wh: Warehouse, chunks: pd.DataFrame, model_id: str, start: date, end: date
-) -> int:
+def read_chunks_by_id(wh: Warehouse, chunk_ids: Sequence[str]) -> pd.DataFrame:
+    frames = []
+    for batch in _in_batches(list(chunk_ids)):
+        ph = ", ".join("?" for _ in batch)
+        frames.append(wh.query(f"SELECT * FROM staging.chunks WHERE chunk_id IN ({ph})", batch))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_manifest(wh: Warehouse, chunks: pd.DataFrame, model_id: str) -> int:
+    """The manifest becomes exactly what the index now holds."""
     df = pd.DataFrame(
         {
             "chunk_id": chunks["chunk_id"],
@@ -339,4 +395,4 @@ def write_manifest(
             "indexed_at": now_utc(),
         }
     )
-    return wh.replace_window("ops.vector_manifest", df, "partition_date", start, end)
+    return wh.replace_where("ops.vector_manifest", df, "1 = 1")

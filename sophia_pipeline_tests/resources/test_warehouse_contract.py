@@ -90,9 +90,12 @@ def test_replace_keys_upserts(warehouse: Warehouse) -> None:
 
 
 def test_parameters_are_values_not_sql(warehouse: Warehouse) -> None:
-    warehouse.insert("staging.documents", docs(["x'); DROP TABLE staging.documents; --"], date(2026, 9, 1)))
+    warehouse.insert(
+        "staging.documents", docs(["x'); DROP TABLE staging.documents; --"], date(2026, 9, 1))
+    )
     got = warehouse.query(
-        "SELECT doc_id FROM staging.documents WHERE doc_id = ?", ["x'); DROP TABLE staging.documents; --"]
+        "SELECT doc_id FROM staging.documents WHERE doc_id = ?",
+        ["x'); DROP TABLE staging.documents; --"],
     )
     assert len(got) == 1
     assert warehouse.count("staging.documents") == 1
@@ -103,10 +106,20 @@ def test_binary_round_trip(warehouse: Warehouse) -> None:
     warehouse.insert(
         "embeddings.embedding_cache",
         pd.DataFrame(
-            [{"content_hash": "h", "model_id": "m", "dim": 384, "vector": blob, "created_at": datetime(2026, 1, 1)}]
+            [
+                {
+                    "content_hash": "h",
+                    "model_id": "m",
+                    "dim": 384,
+                    "vector": blob,
+                    "created_at": datetime(2026, 1, 1),
+                }
+            ]
         ),
     )
-    got = warehouse.query("SELECT vector FROM embeddings.embedding_cache WHERE content_hash = ?", ["h"])
+    got = warehouse.query(
+        "SELECT vector FROM embeddings.embedding_cache WHERE content_hash = ?", ["h"]
+    )
     assert bytes(got["vector"].iloc[0]) == blob
 
 

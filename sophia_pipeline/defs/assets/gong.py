@@ -1,6 +1,5 @@
 """Gong calls: landing files -> raw (append-only) -> normalized documents."""
 
-
 import json
 
 import dagster as dg
@@ -12,8 +11,7 @@ from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources import gong
-from sophia_pipeline.sources.landing import Rejected, day_files, parse_jsonl
-from sophia_pipeline.sources.landing import Accepted
+from sophia_pipeline.sources.landing import Accepted, Rejected, day_files, parse_jsonl
 
 from .windows import window_of
 
@@ -35,7 +33,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         tags={"source": "gong"},
         automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),
     )
-    def raw_gong_calls(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def raw_gong_calls(
+        context: dg.AssetExecutionContext, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
         """Gong call records from the landing files of the partition's days, stored
         append-only in RAW.GONG_CALLS: a record is added once per distinct content, so a
         re-run adds nothing. Malformed lines go to OPS.DEAD_LETTERS with the reason,
@@ -54,7 +54,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         dead = tables.record_dead_letters(warehouse, "gong", "raw_gong_calls", rejected, start)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
-        context.log.info(f"{len(files)} files: {new} new records, {known} already loaded, {dead} dead letters")
+        context.log.info(
+            f"{len(files)} files: {new} new records, {known} already loaded, {dead} dead letters"
+        )
         return dg.MaterializeResult(
             metadata={
                 "files_read": len(files),
@@ -78,15 +80,20 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         tags={"source": "gong"},
         automation_condition=dg.AutomationCondition.eager(),
     )
-    def gong_documents(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def gong_documents(
+        context: dg.AssetExecutionContext, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
         """The newest version of each raw Gong call, normalized into the common document
         schema (``gong:call:<id>``, speaker turns, account and deal keys) in
         STAGING.DOCUMENTS; the partition's window is replaced, never appended to."""
         start, end = window_of(context)
         raw = tables.latest_raw(warehouse, RAW_TABLE, start, end)
-        docs = [gong.normalize(gong.GongCall.model_validate(json.loads(p))) for p in raw["payload"]]
+        docs = [
+            (gong.normalize(gong.GongCall.model_validate(json.loads(p))), day)
+            for p, day in zip(raw["payload"], raw["partition_date"], strict=True)
+        ]
         written = tables.write_documents(warehouse, "gong", docs, start, end)
-        turns = [len(d.turns) for d in docs]
+        turns = [len(d.turns) for d, _ in docs]
         return dg.MaterializeResult(
             metadata={
                 "documents": written,

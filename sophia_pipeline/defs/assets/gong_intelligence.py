@@ -1,6 +1,5 @@
 """GONG_INTELLIGENCE.CALL_TRANSCRIPTS: one row per call."""
 
-
 import dagster as dg
 
 from sophia_pipeline.defs.kinds import warehouse_kind
@@ -39,14 +38,14 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         written = warehouse.replace_window(
             "gong_intelligence.call_transcripts", df, "call_date", start, end
         )
-        yield dg.MaterializeResult(
-            metadata={"calls": written, "window": window_label(context)}
-        )
+        yield dg.MaterializeResult(metadata={"calls": written, "window": window_label(context)})
         dupes = warehouse.query(
             "SELECT COUNT(*) - COUNT(DISTINCT call_id) AS n FROM gong_intelligence.call_transcripts"
         )["n"].iloc[0]
         yield dg.AssetCheckResult(
-            check_name="one_row_per_call", passed=int(dupes) == 0, metadata={"duplicates": int(dupes)}
+            check_name="one_row_per_call",
+            passed=int(dupes) == 0,
+            metadata={"duplicates": int(dupes)},
         )
 
     return [call_transcripts]

@@ -1,6 +1,5 @@
 """Per-source chunks and embeddings: the same two stages for every source."""
 
-
 import dagster as dg
 import numpy as np
 
@@ -22,7 +21,9 @@ from .windows import window_label, window_of
 SOURCES: dict[str, str] = {"gong": "gong_documents"}
 
 
-def chunk_and_embed_assets(source: str, documents_key: str, wh_kind: str) -> list[dg.AssetsDefinition]:
+def chunk_and_embed_assets(
+    source: str, documents_key: str, wh_kind: str
+) -> list[dg.AssetsDefinition]:
     counter = default_counter
 
     @dg.asset(
@@ -122,8 +123,14 @@ def chunk_and_embed_assets(source: str, documents_key: str, wh_kind: str) -> lis
         hits = len(hashes) - len(todo)
         tokens = int(sum(tokens_of[h] for h in todo))
         tables.record_embed_run(
-            warehouse, context.run_id, f"{source}_embeddings", window_label(context),
-            len(hashes), len(todo), hits, seconds,
+            warehouse,
+            context.run_id,
+            f"{source}_embeddings",
+            window_label(context),
+            len(hashes),
+            len(todo),
+            hits,
+            seconds,
         )
         return dg.MaterializeResult(
             metadata={

@@ -1,6 +1,5 @@
 """The vector index: every current chunk's vector, upserted by stable chunk id."""
 
-
 import dagster as dg
 
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
@@ -14,7 +13,7 @@ from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 
 from .processing import SOURCES
-from .windows import window_label, window_of
+from .windows import window_label
 
 
 def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def]
@@ -45,22 +44,28 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         vector_store: VectorStore,
         embedder: Embedder,
     ):  # type: ignore[no-untyped-def]
-        """Chunks of every source in the window, in the vector store under their stable
-        ids (``doc_id#ordinal``). Only chunks whose content, model or chunker version
-        changed are written; chunks that no longer exist are deleted by id after the
-        writes. OPS.VECTOR_MANIFEST records what the index holds."""
-        start, end = window_of(context)
+        """Every current chunk of every source, in the vector store under its stable id
+        (``doc_id#ordinal``). Only chunks whose content, model or chunker version changed
+        since the manifest are written; chunks that no longer exist (document deleted,
+        re-chunked shorter) are deleted by id after the writes. The sync compares the
+        whole manifest with all chunks, so it stays exact whichever partitions ran, and a
+        document that moved to a newer partition keeps its vectors.
+        OPS.VECTOR_MANIFEST records what the index holds."""
         model_id = embedder.model_id
-        chunks = tables.read_chunks(warehouse, start, end)
-        chunks = chunks.assign(model_id=model_id)
-        plan = plan_index_sync(_keys(chunks), _keys(tables.read_manifest(warehouse, start, end)))
-        todo = chunks[chunks["chunk_id"].isin(set(plan.upsert))]
-        vectors = tables.cached_vectors(warehouse, model_id, list(todo["content_hash"]), vector_store.dim)
-        missing = set(todo["content_hash"]) - set(vectors)
+        chunks = tables.read_all_chunk_keys(warehouse).assign(model_id=model_id)
+        plan = plan_index_sync(_keys(chunks), _keys(tables.read_manifest(warehouse)))
+        context.log.info(
+            f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
+            f"{plan.unchanged} unchanged"
+        )
+        todo = tables.read_chunks_by_id(warehouse, plan.upsert)
+        hashes = list(todo["content_hash"]) if len(todo) else []
+        vectors = tables.cached_vectors(warehouse, model_id, hashes, vector_store.dim)
+        missing = set(hashes) - set(vectors)
         if missing:
             raise RuntimeError(
                 f"{len(missing)} chunks have no cached embedding: materialize the "
-                "*_embeddings assets for this window first"
+                "*_embeddings assets for their partitions first"
             )
         records = [
             VectorRecord(
@@ -78,14 +83,14 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             vector_store.upsert(records[i : i + 1000])
             context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
         vector_store.delete(plan.delete)
-        tables.write_manifest(warehouse, chunks, model_id, start, end)
+        tables.write_manifest(warehouse, chunks, model_id)
         total = vector_store.count()
         yield dg.MaterializeResult(
             metadata={
                 "upserted": len(records),
                 "deleted": len(plan.delete),
                 "unchanged": plan.unchanged,
-                "window_chunks": len(chunks),
+                "chunks_total": len(chunks),
                 "vectors_total": total,
                 "window": window_label(context),
             }
