@@ -84,3 +84,14 @@ def test_every_source_character_is_in_its_chunk(counter) -> None:
 
 def test_empty_conversation_has_no_chunks(counter) -> None:
     assert chunk_conversation("d", [], counter) == []
+
+
+def test_span_starting_after_a_sentence_end_gives_no_empty_chunk(counter) -> None:
+    # Regression: the sentence regex saw the "." before the span and cut a
+    # whitespace-only first piece, i.e. a chunk with empty text.
+    from sophia_pipeline.processing.chunking.base import pack_spans, sentence_spans
+
+    src = "Done. " + "word " * 600
+    assert sentence_spans(src, 5, 20)[0] != (5, 6)
+    pieces = pack_spans(src, [(5, len(src))], counter)
+    assert all(p.text.strip() for p in pieces)

@@ -60,8 +60,15 @@ def generate_people(
                 "name": name,
                 "website_url": f"http://www.{domain}",
                 "primary_domain": domain,
-                "industry": rng.choice(["hospitality", "legal services", "education management",
-                                        "real estate", "staffing and recruiting"]),
+                "industry": rng.choice(
+                    [
+                        "hospitality",
+                        "legal services",
+                        "education management",
+                        "real estate",
+                        "staffing and recruiting",
+                    ]
+                ),
                 "estimated_num_employees": rng.choice([20, 60, 150, 400]),
                 "founded_year": rng.randint(1960, 2018),
             }

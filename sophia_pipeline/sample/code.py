@@ -23,7 +23,9 @@ import httpx
 log = logging.getLogger(__name__)'''
 
 PY_FUNCS = [
-    '''def fetch_${e}s(client: httpx.Client, cursor: str | None = None, limit: int = ${n}) -> list[dict]:
+    '''def fetch_${e}s(
+    client: httpx.Client, cursor: str | None = None, limit: int = ${n}
+) -> list[dict]:
     """Fetch one page of ${e}s updated after ``cursor``."""
     params: dict[str, object] = {"limit": limit}
     if cursor:
@@ -31,7 +33,7 @@ PY_FUNCS = [
     response = client.get("/v1/${e}s", params=params, timeout=30)
     response.raise_for_status()
     return response.json()["results"]''',
-    '''@dataclass(frozen=True)
+    """@dataclass(frozen=True)
 class ${E}Summary:
     ${e}_id: str
     total: float
@@ -39,7 +41,7 @@ class ${E}Summary:
 
     @property
     def is_stale(self) -> bool:
-        return datetime.now(UTC) - self.updated_at > timedelta(days=${n})''',
+        return datetime.now(UTC) - self.updated_at > timedelta(days=${n})""",
     '''def normalize_${e}(raw: dict) -> dict:
     """Flatten the API shape into the row the warehouse expects."""
     props = raw.get("properties", {})
@@ -58,7 +60,9 @@ class ${E}Summary:
         if seen is None or row["updated_at"] > seen["updated_at"]:
             latest[row["id"]] = row
     return sorted(latest.values(), key=lambda r: r["id"])''',
-    '''def sync_${e}s(client: httpx.Client, store: "Store", cursor: str | None, max_pages: int = ${n}) -> str | None:
+    '''def sync_${e}s(
+    client: httpx.Client, store: "Store", cursor: str | None, max_pages: int = ${n}
+) -> str | None:
     """Page through every ${e} changed since ``cursor`` and upsert it.
 
     The cursor only moves after a page is written, so a crash in the middle of a page
@@ -106,19 +110,19 @@ class ${E}Summary:
     return "watch" if stale < threshold * 2 else "at_risk"''',
 ]
 
-JS_HEADER = '''// ${E} API helpers used by the web app.
+JS_HEADER = """// ${E} API helpers used by the web app.
 import { apiFetch } from "../lib/api";
-import { formatCurrency } from "../lib/format";'''
+import { formatCurrency } from "../lib/format";"""
 
 JS_FUNCS = [
-    '''export async function list${E}s(cursor, limit = ${n}) {
+    """export async function list${E}s(cursor, limit = ${n}) {
   const params = new URLSearchParams({ limit: String(limit) });
   if (cursor) params.set("cursor", cursor);
   const res = await apiFetch("/api/${e}s?" + params.toString());
   if (!res.ok) throw new Error("failed to load ${e}s: " + res.status);
   return res.json();
-}''',
-    '''export function summarize${E}s(items) {
+}""",
+    """export function summarize${E}s(items) {
   return items.reduce(
     (acc, item) => {
       acc.count += 1;
@@ -128,17 +132,18 @@ JS_FUNCS = [
     },
     { count: 0, total: 0, won: 0 },
   );
-}''',
-    '''export function ${e}Label(item) {
+}""",
+    """export function ${e}Label(item) {
   const amount = formatCurrency(item.amount);
   const owner = item.owner ? item.owner.name : "unassigned";
   return item.name + " (" + amount + ", " + owner + ")";
-}''',
-    '''export function group${E}sByWeek(items) {
+}""",
+    """export function group${E}sByWeek(items) {
   const weeks = new Map();
   for (const item of items) {
     const d = new Date(item.updatedAt);
-    const monday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7)));
+    const offset = (d.getUTCDay() + 6) % 7;
+    const monday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - offset));
     const key = monday.toISOString().slice(0, 10);
     if (!weeks.has(key)) weeks.set(key, []);
     weeks.get(key).push(item);
@@ -146,8 +151,8 @@ JS_FUNCS = [
   return Array.from(weeks.entries())
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([week, rows]) => ({ week, rows, total: rows.length }));
-}''',
-    '''export async function loadAll${E}s(onProgress = () => {}) {
+}""",
+    """export async function loadAll${E}s(onProgress = () => {}) {
   // Walks every page; the server's cursor is opaque, we just hand it back.
   const all = [];
   let cursor = null;
@@ -181,10 +186,10 @@ JS_FUNCS = [
     cursor = body.next;
   }
   return all;
-}''',
+}""",
 ]
 
-GO_HEADER = '''package ${e}
+GO_HEADER = """package ${e}
 
 import (
 	"context"
@@ -193,17 +198,17 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-)'''
+)"""
 
 GO_FUNCS = [
-    '''// ${E} is the gateway's view of a ${e}.
+    """// ${E} is the gateway's view of a ${e}.
 type ${E} struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Amount    float64   `json:"amount"`
 	UpdatedAt time.Time `json:"updated_at"`
-}''',
-    '''// Validate reports the first problem with a ${e}, or nil.
+}""",
+    """// Validate reports the first problem with a ${e}, or nil.
 func (x *${E}) Validate() error {
 	if x.ID == "" {
 		return errors.New("${e}: missing id")
@@ -212,8 +217,8 @@ func (x *${E}) Validate() error {
 		return fmt.Errorf("${e} %s: negative amount %.2f", x.ID, x.Amount)
 	}
 	return nil
-}''',
-    '''// Get${E} loads one ${e} from the upstream service.
+}""",
+    """// Get${E} loads one ${e} from the upstream service.
 func Get${E}(ctx context.Context, client *http.Client, base, id string) (*${E}, error) {
 	ctx, cancel := context.WithTimeout(ctx, ${n}*time.Second)
 	defer cancel()
@@ -234,8 +239,8 @@ func Get${E}(ctx context.Context, client *http.Client, base, id string) (*${E}, 
 		return nil, err
 	}
 	return &out, out.Validate()
-}''',
-    '''// Handler serves ${e}s over HTTP with a per-request deadline and structured errors.
+}""",
+    """// Handler serves ${e}s over HTTP with a per-request deadline and structured errors.
 func Handler(client *http.Client, base string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
@@ -274,40 +279,42 @@ func Handler(client *http.Client, base string) http.HandlerFunc {
 			http.Error(w, "encode failed", http.StatusInternalServerError)
 		}
 	}
-}''',
+}""",
 ]
 
-JAVA_HEADER = '''package ai.sophia.ingest;
+JAVA_HEADER = """package ai.sophia.ingest;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;'''
+import java.util.Map;"""
 
 JAVA_FUNCS = [
-    '''    public ${E}Processor(Map<String, String> config) {
+    """    public ${E}Processor(Map<String, String> config) {
         this.batchSize = Integer.parseInt(config.getOrDefault("batch.size", "${n}"));
         this.maxAge = Duration.ofDays(Long.parseLong(config.getOrDefault("max.age.days", "30")));
-    }''',
-    '''    public boolean isFresh(Instant updatedAt) {
+    }""",
+    """    public boolean isFresh(Instant updatedAt) {
         return Duration.between(updatedAt, Instant.now()).compareTo(maxAge) < 0;
-    }''',
-    '''    public List<List<String>> partition(List<String> ids) {
+    }""",
+    """    public List<List<String>> partition(List<String> ids) {
         List<List<String>> batches = new ArrayList<>();
         for (int i = 0; i < ids.size(); i += batchSize) {
             batches.add(ids.subList(i, Math.min(ids.size(), i + batchSize)));
         }
         return batches;
-    }''',
-    '''    public int process(List<Map<String, Object>> records, Sink sink) throws InterruptedException {
+    }""",
+    """    public int process(List<Map<String, Object>> records, Sink sink)
+            throws InterruptedException {
         // Records arrive out of order; keep the newest per id, then write in batches so a
         // failed batch can be retried on its own without replaying the whole file.
         Map<String, Map<String, Object>> newest = new java.util.TreeMap<>();
         for (Map<String, Object> record : records) {
             String id = String.valueOf(record.get("id"));
             Map<String, Object> seen = newest.get(id);
-            if (seen == null || String.valueOf(record.get("updated_at")).compareTo(String.valueOf(seen.get("updated_at"))) > 0) {
+            String updated = String.valueOf(record.get("updated_at"));
+            if (seen == null || updated.compareTo(String.valueOf(seen.get("updated_at"))) > 0) {
                 newest.put(id, record);
             }
         }
@@ -332,7 +339,7 @@ JAVA_FUNCS = [
             }
         }
         return written;
-    }''',
+    }""",
 ]
 
 LANGUAGES = {
@@ -360,47 +367,69 @@ def path_for(language: str, entity: str) -> str:
     }[language]
 
 
+# Languages whose first template declares what the others use (Go's struct, Java's
+# constructor): it is always in the file.
+ANCHORED = frozenset({"go", "java"})
+_SIZES = [10, 25, 50, 100, 200]
+
+
 @dataclass
 class SourceFile:
-    """One file's current content, as a header plus definitions."""
+    """One file's current content: a header plus definitions, each a template index and
+    the number it was rendered with, kept in template order."""
 
     language: str
     entity: str
-    blocks: list[str] = field(default_factory=list)  # rendered definitions
+    blocks: dict[int, int] = field(default_factory=dict)  # template index -> n
 
     @property
     def path(self) -> str:
         return path_for(self.language, self.entity)
 
     def render(self) -> str:
+        templates = LANGUAGES[self.language][1]
         header = Template(LANGUAGES[self.language][0]).substitute(self._params(0))
+        defs = [
+            Template(templates[i]).substitute(self._params(n))
+            for i, n in sorted(self.blocks.items())
+        ]
         if self.language == "java":
             pascal = self.entity.capitalize()
-            body = "\n\n".join(self.blocks)
             return (
                 f"{header}\n\npublic class {pascal}Processor {{\n"
                 "    private final int batchSize;\n    private final Duration maxAge;\n\n"
-                f"{body}\n}}\n"
+                + "\n\n".join(defs)
+                + "\n}\n"
             )
-        return header + "\n\n\n" + "\n\n\n".join(self.blocks) + "\n"
+        gap = "\n\n\n" if self.language == "python" else "\n\n"
+        return header + gap + gap.join(defs) + "\n"
 
     def _params(self, n: int) -> dict[str, object]:
         return {"e": self.entity, "E": self.entity.capitalize(), "n": n}
 
-    def definition(self, rng: random.Random, index: int | None = None) -> str:
+    def edit(self, rng: random.Random) -> bool:
+        """One change: add a definition the file lacks, or re-tune one it has. False when
+        nothing changed."""
         templates = LANGUAGES[self.language][1]
-        i = rng.randrange(len(templates)) if index is None else index
-        return Template(templates[i]).substitute(self._params(rng.choice([10, 25, 50, 100, 200])))
+        missing = [i for i in range(len(templates)) if i not in self.blocks]
+        if missing and rng.random() < 0.35:
+            self.blocks[rng.choice(missing)] = rng.choice(_SIZES)
+            return True
+        editable = sorted(self.blocks)
+        index = rng.choice(editable)
+        before = self.blocks[index]
+        self.blocks[index] = rng.choice([n for n in _SIZES if n != before])
+        # A template without the number renders the same: that edit changed nothing.
+        return "${n}" in templates[index]
 
 
 def new_file(rng: random.Random, language: str, entity: str) -> SourceFile:
     f = SourceFile(language, entity)
     templates = LANGUAGES[language][1]
-    # Java keeps the constructor first; the rest is a random selection in template order.
-    chosen = sorted(rng.sample(range(len(templates)), rng.randint(2, len(templates))))
-    if language == "java" and 0 not in chosen:
-        chosen = [0, *chosen]
-    f.blocks = [f.definition(rng, i) for i in chosen]
+    chosen = set(rng.sample(range(len(templates)), rng.randint(2, len(templates))))
+    if language in ANCHORED:
+        chosen.add(0)
+    f.blocks = {i: rng.choice(_SIZES) for i in sorted(chosen)}
     return f
 
 

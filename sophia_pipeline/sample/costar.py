@@ -30,8 +30,7 @@ NOTE_SENTENCES = [
     "Landlord is offering {months} months of free rent on leases over 10,000 SF.",
     "Roof replaced in {year}; HVAC units are original and near end of life.",
     'Broker describes the ground-floor suite as "turnkey, with furniture available".',
-    "Two full floors became available after the largest tenant consolidated to a suburban "
-    "campus.",
+    "Two full floors became available after the largest tenant consolidated to a suburban campus.",
     "Sublease space is growing in the submarket, which is putting pressure on asking rents.",
     "Loading: {docks} dock-high doors, 2 drive-ins, 32' clear height.",
     "Ownership changed hands in a portfolio sale; the new owner plans a lobby renovation.",
@@ -66,7 +65,7 @@ def batch_days(window: Window, scale: int) -> list[date]:
 
 def _note(rng: random.Random) -> str:
     count = rng.choices([1, 2, rng.randint(4, 7), rng.randint(10, 16)], [35, 30, 25, 10])[0]
-    sentences = [rng.choice(NOTE_SENTENCES) for _ in range(count)]
+    sentences = rng.sample(NOTE_SENTENCES, min(count, len(NOTE_SENTENCES)))
     return " ".join(sentences).format(
         cls=rng.choice("ABC"),
         floors=rng.randint(2, 30),
@@ -139,7 +138,9 @@ def write_batches(folder: Path, batches: list[tuple[date, list[dict[str, str]]]]
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
     for day, rows in batches:
-        with (folder / f"costar_{day.isoformat()}.csv").open("w", encoding="utf-8", newline="") as fh:
+        with (folder / f"costar_{day.isoformat()}.csv").open(
+            "w", encoding="utf-8", newline=""
+        ) as fh:
             writer = csv.DictWriter(
                 fh, fieldnames=COLUMNS, dialect="excel", lineterminator="\n",
                 quoting=csv.QUOTE_MINIMAL,

@@ -14,9 +14,17 @@ Layout under ``landing_dir`` (one JSON Lines file per UTC day of each record's e
 - ``github/events/<day>.jsonl``            events, by created_at (a few delivered twice)
 - ``costar/batches/costar_<day>.csv``      one CSV per delivery
 - ``apollo/contacts/<day>.jsonl``          people, by updated_at
-- ``_labels/gong_calls.jsonl``             per call: competitors, mentions, talking points,
-                                           outcome
-- ``_labels/slack_threads.jsonl``          per thread: competitors and mentions
+- ``_labels/gong_calls.jsonl``             per call, in call-id order
+- ``_labels/slack_threads.jsonl``          per thread, in thread-key order
+
+A call label is ``{"call_id", "account_id", "deal_id", "competitors": [canonical names,
+sorted], "mentions": [...], "talking_points": [sorted keys], "outcome"}``; each mention is
+``{"competitor", "alias" (the catalog alias), "surface" (the text as written: maybe
+lower-case or possessive), "turn_index", "char_start", "char_end"}`` with the offsets into
+that turn's text. Talking points are only ever said by reps. ``outcome`` is
+``DEAL_STAGE_OUTCOMES`` of the linked deal's current ``dealstage``. A thread label is
+``{"thread_key" (= the Slack document's source id), "channel", "thread_ts", "competitors",
+"mentions"}`` with ``message_index`` (in ``ts`` order) in place of ``turn_index``.
 
 Only these folders and files are removed and rewritten; anything else in ``landing_dir``
 is left alone.

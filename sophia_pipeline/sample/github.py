@@ -86,7 +86,11 @@ class _Repo:
         self.threads: list[dict] = []  # issues and PRs one can comment on
 
     def ref(self) -> dict:
-        return {"id": self.id, "name": self.name, "url": f"https://api.github.com/repos/{self.name}"}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": f"https://api.github.com/repos/{self.name}",
+        }
 
     def number(self) -> int:
         self.next_number += 1
@@ -101,7 +105,9 @@ def generate_events(
     companies = [c.name for c in world.companies if c.archived_at is None]
     repos = [_Repo(rng, name, lang, i) for i, (name, lang) in enumerate(REPOS)]
     n = EVENTS_PER_SCALE * world.scale
-    times = sorted(rand_between(rng, window.start, window.end - timedelta(minutes=10)) for _ in range(n))
+    times = sorted(
+        rand_between(rng, window.start, window.end - timedelta(minutes=10)) for _ in range(n)
+    )
     records: list[tuple[datetime, str, dict]] = []
     next_id = 38_000_000_000 + rng.randrange(1_000_000)
     push_id = 17_000_000_000 + rng.randrange(1_000_000)
@@ -160,14 +166,8 @@ def _push(rng: random.Random, repo: _Repo, actor: Person, push_id: int) -> dict:
             f = repo.files[path]
             entity = f.entity
             old = f.render()
-            if rng.random() < 0.3 or len(f.blocks) < 2:
-                f.blocks.append(f.definition(rng))
-            else:
-                start = 1 if f.language == "java" else 0
-                f.blocks[rng.randrange(start, len(f.blocks))] = f.definition(rng)
-            new = f.render()
-            if new != old:
-                files.append(_file_change(f, "modified", old, new))
+            if f.edit(rng):
+                files.append(_file_change(f, "modified", old, f.render()))
     before, repo.head = repo.head, hex_id(rng, 40)
     message = rng.choice(COMMIT_MESSAGES).format(e=entity)
     return {

@@ -76,7 +76,9 @@ def generate_calls(
     n = CALLS_PER_SCALE * world.scale
     picked = rng.choices(live, weights, k=n)
     called = {d.id for d in picked}
-    archive_deals(rng, [d for d in live if d.id not in called], max(2, world.scale * 2), world.window)
+    archive_deals(
+        rng, [d for d in live if d.id not in called], max(2, world.scale * 2), world.window
+    )
 
     monologue_calls = set(rng.sample(range(n), max(1, n // 10)))
     long_calls = set(rng.sample(range(n), max(1, (n * 3) // 20)))
@@ -100,8 +102,9 @@ def generate_calls(
 
 def _call_time(rng: random.Random, deal: Deal, window: Window) -> datetime:
     lo = deal.created + timedelta(hours=2)
-    hi = max(lo + timedelta(hours=1), deal.activity_end)
-    hi = min(hi, window.end - timedelta(hours=3))
+    # Closed deals stop talking at the close; open ones are still being worked.
+    end = deal.activity_end if deal.is_closed else window.end
+    hi = min(max(lo + timedelta(hours=1), end), window.end - timedelta(hours=3))
     t = rand_between(rng, lo, hi)
     # Business hours in the Americas, when that still fits the span.
     moved = t.replace(hour=rng.randint(14, 21), minute=rng.choice([0, 15, 30, 45]), second=0)
@@ -215,8 +218,15 @@ def _script(
     def f(template: str) -> v.Frag:
         return v.Frag(v.fill(template, ctx))
 
+    decks: dict[tuple[str, ...], list[str]] = {}
+
     def pick(bank: list[str]) -> v.Frag:
-        return f(rng.choice(bank))
+        # Drawn like cards, so a call repeats a line only once its bank is used up.
+        key = tuple(bank)
+        deck = decks.get(key)
+        if not deck:
+            deck = decks[key] = rng.sample(bank, len(bank))
+        return f(deck.pop())
 
     def reaction() -> v.Frag:
         mood = rng.choices(["positive", "neutral", "negative"], _SENTIMENT[outcome])[0]
@@ -267,7 +277,7 @@ def _script(
         if answer:
             point = answer[0]
             points.remove(point)
-            b.say(cast.seller(), pick(v.REP_ACKS), _point(rng, point, ctx))
+            b.say(cast.seller(), pick(v.REP_LEADINS), _point(rng, point, ctx))
         else:
             b.say(cast.rep, pick(v.UNANSWERED_REPLIES))
         b.say(cast.prospect(), reaction())
@@ -278,10 +288,10 @@ def _script(
         b.say(cast.seller(), _point(rng, point, ctx))
 
     if rng.random() < 0.35:
-        word, sentence = rng.choice(v.DISTRACTORS)
+        _, sentence, reply = rng.choice(v.DISTRACTORS)
         b = block()
         b.say(cast.prospect(), v.Frag(sentence))
-        b.say(cast.rep, pick(v.REP_ACKS))
+        b.say(cast.rep, v.Frag(reply))
 
     if monologue:
         b = block()
@@ -356,7 +366,9 @@ def _render(rng: random.Random, script: v.Script) -> tuple[list[dict], list[dict
     consecutive turns by one speaker arise besides two prospects in a row."""
     expanded: list[tuple[str, list[v.Frag]]] = []
     for speaker, frags in script.turns:
-        if speaker.startswith("u-") and len(frags) >= 2 and rng.random() < 0.25:
+        words = sum(len(fr.text.split()) for fr in frags)
+        # Monologues stay whole: they are the turns that must overflow one chunk.
+        if speaker.startswith("u-") and len(frags) >= 2 and words < 150 and rng.random() < 0.25:
             cut = rng.randrange(1, len(frags))
             expanded.extend([(speaker, frags[:cut]), (speaker, frags[cut:])])
         else:
@@ -370,15 +382,21 @@ def _render(rng: random.Random, script: v.Script) -> tuple[list[dict], list[dict
         text = " ".join(fr.text for fr in frags)
         turns.append({"speaker_id": speaker, "start_s": round(clock, 1), "text": text})
         clock += _seconds(text) + rng.uniform(0.3, 2.5)
+        base = 0
         for fr in frags:
             points.update(fr.points)
-            for m in fr.mentions:
+            for m, (start, end) in zip(
+                fr.mentions, v.locate(fr.text, fr.mentions, base), strict=True
+            ):
                 mentions.append(
                     {
                         "competitor": m.canonical,
                         "turn_index": index,
                         "alias": m.alias,
                         "surface": m.surface,
+                        "char_start": start,
+                        "char_end": end,
                     }
                 )
+            base += len(fr.text) + 1
     return turns, mentions, points

@@ -42,7 +42,7 @@ def _envelope(
     return record
 
 
-def company_record(c: Company) -> dict:
+def company_record(c: Company, lifecycle: str) -> dict:
     # HubSpot returns every property value as a string (or null).
     props: dict[str, str | None] = {
         "name": c.name,
@@ -53,7 +53,7 @@ def company_record(c: Company) -> dict:
         "country": "United States",
         "numberofemployees": str(c.employees),
         "annualrevenue": str(c.annual_revenue),
-        "lifecyclestage": "customer" if c.deal_ids else "lead",
+        "lifecyclestage": lifecycle,
     }
     assoc = {
         **_assoc("contacts", "company_to_contact", c.contact_ids),
@@ -116,8 +116,15 @@ def hubspot_records(rng: random.Random, world: World) -> dict[str, Records]:
     for d in world.deals:
         for cid in d.contact_ids:
             owner_of.setdefault(cid, d.owner.owner_id)
+    won = {d.company_id for d in world.deals if d.stage == "closedwon"}
+
+    def lifecycle(c: Company) -> str:
+        if c.id in won:
+            return "customer"
+        return "opportunity" if c.deal_ids else "lead"
+
     return {
-        "companies": [(c.updated, c.id, company_record(c)) for c in world.companies],
+        "companies": [(c.updated, c.id, company_record(c, lifecycle(c))) for c in world.companies],
         "contacts": [
             (c.updated, c.id, contact_record(c, owner_of.get(c.id))) for c in world.contacts
         ],

@@ -62,8 +62,7 @@ SUMMARY = [
     "This blocks the rollout to two enterprise accounts that are waiting on it.",
     "Reported by {company} through support, reproduced on staging with a copy of their data.",
     "Low effort, high value: managers keep asking for this in every quarterly review.",
-    "We have a workaround, but it needs someone from support to run a script by hand each "
-    "week.",
+    "We have a workaround, but it needs someone from support to run a script by hand each week.",
 ]
 BACKGROUND = [
     "The sync runs every fifteen minutes and pulls changed records using the last-modified "
@@ -164,14 +163,20 @@ def _description(rng: random.Random, kind: str, company: Company, long: bool) ->
             parts += ["## Background", *rng.sample(BACKGROUND, rng.randint(3, 5))]
         steps = rng.sample(STEPS, rng.randint(3, 5))
         parts += ["## Steps to reproduce", "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))]
-        parts += ["## Expected", "All records are synced and the counts match the source.",
-                  "## Actual", "The job stops partway through; the last page is never written."]
+        parts += [
+            "## Expected",
+            "All records are synced and the counts match the source.",
+            "## Actual",
+            "The job stops partway through; the last page is never written.",
+        ]
     else:
         parts += ["## Problem" if kind == "feature" else "## Why", summary]
         if long:
             parts += ["## Background", *rng.sample(BACKGROUND, rng.randint(3, 5))]
-            parts += ["## Proposal", "\n".join(
-                f"{i}. {s}" for i, s in enumerate(rng.sample(CRITERIA, 3), 1))]
+            parts += [
+                "## Proposal",
+                "\n".join(f"{i}. {s}" for i, s in enumerate(rng.sample(CRITERIA, 3), 1)),
+            ]
         criteria = rng.sample(CRITERIA, rng.randint(2, 4))
         parts += ["## Acceptance criteria", "\n".join(f"- [ ] {c}" for c in criteria)]
     if long or rng.random() < 0.5:

@@ -158,17 +158,32 @@ def _thread(
     authors: list[Person] = [rng.choice(people) for _ in range(size)]
     texts: list[str] = []
     mentions: list[dict] = []
+    replies: list[str] = []
     for i in range(size):
-        bank = PARENTS[channel] if i == 0 else REPLIES.get(channel, []) + REPLIES["*"]
-        template = rng.choice(bank)
+        if i == 0:
+            template = rng.choice(PARENTS[channel])
+        else:
+            # Drawn like cards: a thread repeats a reply only once the bank is used up.
+            if not replies:
+                bank = REPLIES.get(channel, []) + REPLIES["*"]
+                replies = rng.sample(bank, len(bank))
+            template = replies.pop()
         ctx["user"] = rng.choice(people).slack_id
         found: tuple[v.Mention, ...] = ()
         if "{c}" in template:
             found = (v.mention(rng, canonical, possessive=False),)
-        texts.append(v.fill(template, ctx, found))
+        text = v.fill(template, ctx, found)
+        texts.append(text)
         mentions.extend(
-            {"competitor": m.canonical, "message_index": i, "alias": m.alias, "surface": m.surface}
-            for m in found
+            {
+                "competitor": m.canonical,
+                "message_index": i,
+                "alias": m.alias,
+                "surface": m.surface,
+                "char_start": start,
+                "char_end": end,
+            }
+            for m, (start, end) in zip(found, v.locate(text, found), strict=True)
         )
 
     expected = {m["competitor"] for m in mentions}

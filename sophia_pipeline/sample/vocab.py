@@ -35,6 +35,10 @@ _ALIAS_PATTERNS: list[tuple[str, str, re.Pattern[str]]] = [
 ]
 
 
+# (canonical, alias) for every alias in the catalog.
+ALIASES: list[tuple[str, str]] = [(canonical, alias) for canonical, alias, _ in _ALIAS_PATTERNS]
+
+
 def scan_competitors(text: str) -> set[str]:
     """Canonical competitors named in ``text``: case-insensitive, on word boundaries, so
     possessives count and "salesforcey" does not."""
@@ -85,6 +89,19 @@ class Script:
 
     def say(self, speaker: str, *frags: Frag) -> None:
         self.turns.append((speaker, list(frags)))
+
+
+def locate(text: str, mentions: tuple[Mention, ...], base: int = 0) -> list[tuple[int, int]]:
+    """[start, end) of each mention's surface in ``text`` (plus ``base``), in order."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in mentions:
+        found = re.compile(rf"(?<!\w){re.escape(m.surface)}(?!\w)").search(text, pos)
+        if found is None:
+            raise AssertionError(f"{m.surface!r} not in {text!r}")
+        spans.append((base + found.start(), base + found.end()))
+        pos = found.end()
+    return spans
 
 
 def pick_alias(rng: random.Random, canonical: str) -> str:
@@ -167,8 +184,7 @@ REP_AGENDAS = [
     "Last time you asked about forecasting, so I want to start there.",
     "I'd love to hear what changed since we last spoke, then we can go deeper on the "
     "pieces that matter most to you.",
-    "Quick agenda: your current process, a short demo, and then we figure out next steps "
-    "together.",
+    "Quick agenda: your current process, a short demo, and then we figure out next steps together.",
 ]
 
 DISCOVERY_QUESTIONS = [
@@ -190,10 +206,8 @@ DISCOVERY_ANSWERS = [
     "We have about {n} reps across two regions, and we're hiring another {m} this year.",
     "Honestly most of our forecasting still happens in spreadsheets.",
     "Our managers listen to maybe one call per rep per month, so coaching is pretty thin.",
-    "Deals usually stall after the technical evaluation, when legal and procurement get "
-    "involved.",
-    "The board wants a more accurate forecast, and right now we miss it by {pct} percent or "
-    "more.",
+    "Deals usually stall after the technical evaluation, when legal and procurement get involved.",
+    "The board wants a more accurate forecast, and right now we miss it by {pct} percent or more.",
     "Our reps spend hours every week updating fields nobody trusts.",
     "We lost two big renewals last quarter without seeing it coming.",
     "The VP of Sales, our CFO and someone from IT would all weigh in.",
@@ -205,24 +219,28 @@ DISCOVERY_ANSWERS = [
     "Our biggest problem is that we only hear the bad news at the very end of the quarter.",
 ]
 
+# After a prospect's answer.
 REP_ACKS = [
-    "That's a great question.",
-    "Totally fair.",
-    "Makes sense, a lot of teams tell us the same thing.",
-    "Good point, let me address that.",
     "Got it, that's really helpful context.",
     "Understood.",
+    "Makes sense, a lot of teams tell us the same thing.",
     "Thanks for being candid about that.",
+    "Okay, that's useful.",
+]
+# Before answering a prospect's question or concern.
+REP_LEADINS = [
+    "That's a great question.",
+    "Totally fair.",
+    "Good point, let me address that.",
+    "Fair question.",
 ]
 
 DEMO_LINES = [
     "Let me share my screen and show you the deal board.",
-    "Every call gets transcribed and summarized, and the key moments are tagged "
-    "automatically.",
+    "Every call gets transcribed and summarized, and the key moments are tagged automatically.",
     "Managers get a weekly digest of the deals that changed the most.",
     "The forecast view rolls up each rep's commit and flags deals with no recent activity.",
-    "You can search every conversation for a topic and jump straight to the moment it came "
-    "up.",
+    "You can search every conversation for a topic and jump straight to the moment it came up.",
     "Here you can see the talk ratio and the questions each rep asked.",
     "This panel shows which risks came up on the call, and who is on point to address them.",
     "Deal summaries are written for you right after the meeting, so nobody types notes.",
@@ -383,18 +401,24 @@ REP_COMPETITOR_FOLLOWUPS = [
     "That's helpful, I'll make sure the demo speaks to that.",
 ]
 
-# Near misses: an alias as a substring, never on word boundaries. Each entry names the
-# near-miss word the tests look for.
+# Near misses: an alias as a substring, never on word boundaries. (word, line, reply):
+# the word is what the tests look for.
 DISTRACTORS = [
-    ("salesforcey", "The old setup felt a bit salesforcey, with clicks everywhere."),
-    ("gonging", "We stopped gonging the office bell for every closed deal, it got old."),
-    ("outreaching", "Our SDRs spend most of the morning outreaching to cold accounts."),
-    ("clarify", "Can you clarify how the seat tiers work?"),
-    ("clarity", "We want more clarity on which deals will actually close."),
+    ("salesforcey", "The old setup felt a bit salesforcey, with clicks everywhere.",
+     "Ha, we hear that a lot."),
+    ("gonging", "We stopped gonging the office bell for every closed deal, it got old.",
+     "Ha, fair enough."),
+    ("outreaching", "Our SDRs spend most of the morning outreaching to cold accounts.",
+     "That's a lot of manual work."),
+    ("clarify", "Can you clarify how the seat tiers work?",
+     "Sure, there are three tiers and the difference is mostly in the analytics."),
+    ("clarity", "We want more clarity on which deals will actually close.",
+     "That's exactly the problem we're built for."),
     ("hubspotting", "Someone on the team calls manual list building hubspotting, which is "
-     "not a compliment."),
-    ("pipedriven", "Our VP likes to say we are pipedriven, not pipeline driven."),
-]
+     "not a compliment.", "Ha, I'm stealing that."),
+    ("pipedriven", "Our VP likes to say we are pipedriven, not pipeline driven.",
+     "I like that."),
+]  # fmt: skip
 
 NEXT_STEPS_REP = [
     "For next steps, I'll send over a recap and the documents you asked for today.",

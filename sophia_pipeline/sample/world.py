@@ -330,13 +330,15 @@ def build_world(rng: random.Random, fake: Faker, window: Window, scale: int) -> 
     stages = list(FINAL_STAGE_WEIGHTS)
     weights = [FINAL_STAGE_WEIGHTS[s] for s in stages]
     for i in range(60 * scale):
-        company = with_deals[i % len(with_deals)] if i < len(with_deals) else rng.choice(with_deals)
+        company = with_deals[i] if i < len(with_deals) else rng.choice(with_deals)
         created = rand_between(
             rng, company.created + timedelta(hours=2), start + timedelta(days=55)
         )
         final = rng.choices(stages, weights)[0]
         path = _stage_path(rng, final)
-        horizon = min(created + timedelta(days=rng.randrange(20, 55)), window.end - timedelta(days=1))
+        horizon = min(
+            created + timedelta(days=rng.randrange(20, 55)), window.end - timedelta(days=1)
+        )
         changes = sorted(rand_between(rng, created, horizon) for _ in path[1:])
         history = list(zip(path, [created, *changes], strict=True))
         last_change = history[-1][1]
@@ -345,11 +347,12 @@ def build_world(rng: random.Random, fake: Faker, window: Window, scale: int) -> 
             closedate = last_change
         else:
             closedate = last_change + timedelta(days=rng.randrange(14, 60))
-        people = [c for c in company.contact_ids]
         deal = Deal(
             id=str(9300000000 + i * 13 + 1),
             company_id=company.id,
-            contact_ids=rng.sample(people, min(len(people), rng.randint(1, 3))),
+            contact_ids=rng.sample(
+                company.contact_ids, min(len(company.contact_ids), rng.randint(1, 3))
+            ),
             owner=rng.choice(reps),
             name=f"{company.name} - {seats} seats",
             amount=seats * rng.choice([600, 720, 900, 1080]),

@@ -53,7 +53,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     spans: list[tuple[int, int]] = []
     pos = start
     for m in _SENTENCE_END.finditer(text, start, end):
-        if m.end() > pos:
+        # m.start() > pos: a break needs words before it in this range (the lookbehind
+        # can see a "." just before ``start``, which is not this range's sentence).
+        if m.start() > pos:
             spans.append((pos, m.end()))
             pos = m.end()
     if pos < end:

@@ -17,8 +17,7 @@ words, characters). Unknown languages, missing grammars and files with syntax er
 back to packing whole lines.
 
 Grammars come from the per-language wheels (``tree-sitter-python`` & co., compiled
-grammars inside the package) or from ``tree_sitter_language_pack`` when its local cache
-already holds the grammar; nothing is ever downloaded here.
+grammars inside the package, pinned in pyproject.toml); nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -27,9 +26,12 @@ import importlib
 import re
 from functools import lru_cache
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .base import Chunk, Piece, Render, TokenCounterLike, pack_spans
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
 
 # Enclosing signatures may take at most this share of the budget on a continuation piece.
 SIGNATURE_SHARE = 3
@@ -108,12 +110,11 @@ def normalize_language(language: str | None) -> str | None:
 
 
 @lru_cache(maxsize=32)
-def get_code_parser(language: str) -> Any | None:
+def get_code_parser(language: str) -> Parser | None:
     """A tree-sitter parser for ``language``, or ``None`` when no grammar is installed.
 
-    The per-language wheel is preferred over the language pack because its grammar
-    version is pinned by the installed package, which keeps chunk boundaries (and so
-    embeddings) stable across machines."""
+    The grammar version is pinned by the installed wheel, which keeps chunk boundaries
+    (and so embeddings) stable across machines."""
     import tree_sitter
 
     wheel = _WHEELS.get(language)
@@ -122,15 +123,7 @@ def get_code_parser(language: str) -> Any | None:
             module = importlib.import_module(wheel[0])
             return tree_sitter.Parser(tree_sitter.Language(getattr(module, wheel[1])()))
         except (ImportError, AttributeError, ValueError):
-            pass
-    try:
-        import tree_sitter_language_pack as pack
-
-        # get_parser() would try to download a missing grammar: only use what is cached.
-        if language in pack.downloaded_languages():
-            return pack.get_parser(language)
-    except Exception:  # noqa: BLE001 - any failure of the optional pack means "no grammar"
-        return None
+            return None
     return None
 
 
@@ -144,8 +137,8 @@ def chunk_code(
     """Chunks source code by definitions (see the module docstring).
 
     ``language`` wins over ``path``'s extension. The chunks' spans tile ``[0, len(text))``
-    in order; a text with no visible character yields no chunk. Labels are the qualified
-    name of the definition a chunk belongs to (``Parser.feed``), ``None`` for module code.
+    in order; a text with no visible character yields no chunk. A chunk's label is the
+    name of the top-level definition it belongs to, ``None`` for module-level code.
     """
     if not text.strip():
         return []
@@ -208,11 +201,8 @@ class _Splitter:
     def _c(self, byte: int) -> int:
         return byte if self._b2c is None else self._b2c[byte]
 
-    def start(self, node: Any) -> int:
+    def start(self, node: Node) -> int:
         return self._c(node.start_byte)
-
-    def end(self, node: Any) -> int:
-        return self._c(node.end_byte)
 
     def line_start(self, pos: int) -> int:
         """``pos`` moved back to its line's start when only indentation precedes it."""
@@ -224,7 +214,7 @@ class _Splitter:
 
     # --- the module --------------------------------------------------------------------
 
-    def module(self, root: Any) -> list[tuple[Piece, str | None]]:
+    def module(self, root: Node) -> list[tuple[Piece, str | None]]:
         nodes = _without_trailing_comments(list(root.named_children))
         if not nodes:
             render = self.renderer(())
@@ -255,11 +245,11 @@ class _Splitter:
             k = j + 1
         return out
 
-    def _groups(self, nodes: list[Any]) -> list[list[Any]]:
+    def _groups(self, nodes: list[Node]) -> list[list[Node]]:
         """Top-level nodes, each comment run directly above a definition (no blank line
         between) joined to it: a doc comment belongs with what it documents."""
-        groups: list[list[Any]] = []
-        pending: list[Any] = []
+        groups: list[list[Node]] = []
+        pending: list[Node] = []
         for node in nodes:
             if node.type in _COMMENTS:
                 if pending and node.start_point[0] > pending[-1].end_point[0] + 1:
@@ -278,7 +268,7 @@ class _Splitter:
         groups.extend([c] for c in pending)
         return groups
 
-    def _is_definition(self, node: Any) -> bool:
+    def _is_definition(self, node: Node) -> bool:
         t = node.type
         if t in _DEFINITIONS:
             return True
@@ -341,7 +331,7 @@ class _Splitter:
 
         return render
 
-    def split(self, node: Any, s: int, e: int, sigs: _Sigs, depth: int) -> list[Piece]:
+    def split(self, node: Node, s: int, e: int, sigs: _Sigs, depth: int) -> list[Piece]:
         """Pieces tiling ``[s, e)`` (which holds ``node``): the whole span when it fits,
         otherwise cut at the statements of ``node``'s body."""
         render = self.renderer(sigs)
@@ -355,22 +345,28 @@ class _Splitter:
         sig = self.signature(body)
         inner = (*sigs, (sig, s)) if sig else sigs
         bounds = [self.line_start(self.start(n)) for n in elements]
-        # The header (signature, docs, decorators) rides with the first statement, so a
-        # piece never holds a bare signature.
-        bounds[0] = s
         bounds = [min(max(b, s), e) for b in bounds]
         for k in range(1, len(bounds)):
             bounds[k] = max(bounds[k], bounds[k - 1])
         bounds.append(e)
-        units = [
+        units: list[tuple[int, int, Node | None]] = [
             (bounds[k], bounds[k + 1], n)
             for k, n in enumerate(elements)
             if bounds[k + 1] > bounds[k]
         ]
+        if units and units[0][0] > s:
+            a, b, first = units[0]
+            # The header (decorators, signature) is packed with the first statement when
+            # they fit together; it stands alone only when that statement fits alone but
+            # not with it, and rides with a first statement that must be cut anyway.
+            if self.fits(self.renderer(inner)(a, b)):
+                units.insert(0, (s, a, None))
+            else:
+                units[0] = (s, b, first)
         return self.emit_units(units, inner, depth + 1)
 
     def emit_units(
-        self, units: list[tuple[int, int, Any]], sigs: _Sigs, depth: int
+        self, units: list[tuple[int, int, Node | None]], sigs: _Sigs, depth: int
     ) -> list[Piece]:
         """Packs consecutive units that fit; a unit that does not fit alone is split on
         its own (so a statement is cut only when it alone is over the budget)."""
@@ -388,11 +384,14 @@ class _Splitter:
                 run.append((a, b))
                 continue
             flush()
-            out.extend(self.split(node, a, b, sigs, depth))
+            if node is None:
+                out.extend(_line_pieces(self.text, a, b, self.counter, render))
+            else:
+                out.extend(self.split(node, a, b, sigs, depth))
         flush()
         return out
 
-    def signature(self, body: Any) -> str:
+    def signature(self, body: Node) -> str:
         """The line(s) that open ``body``, whitespace collapsed: ``def feed(self, data):``,
         ``public void run() {``, ``x = {``, with the indentation of their first line."""
         owner = body.parent if body.parent is not None else body
@@ -412,7 +411,7 @@ class _Splitter:
         return indent + head if head else ""
 
 
-def _find_body(node: Any) -> Any | None:
+def _find_body(node: Node) -> Node | None:
     """The node whose children are ``node``'s cut points: its body block, reached
     through wrappers (decorators, ``export``, ``const f = () => {...}``), else the
     biggest child that leads to one."""
@@ -435,11 +434,11 @@ def _find_body(node: Any) -> Any | None:
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Node, b: Node) -> bool:
     return bool(a.start_byte == b.start_byte and a.end_byte == b.end_byte and a.type == b.type)
 
 
-def _elements(body: Any, node: Any) -> list[Any]:
+def _elements(body: Node, node: Node) -> list[Node]:
     """The statements (members, elements) of ``body``, then the clauses after it inside
     ``node`` (``elif``/``else``/``except``/``finally``)."""
     items = list(body.named_children)
@@ -457,10 +456,10 @@ def _elements(body: Any, node: Any) -> list[Any]:
     return _without_trailing_comments(items)
 
 
-def _without_trailing_comments(nodes: list[Any]) -> list[Any]:
+def _without_trailing_comments(nodes: list[Node]) -> list[Node]:
     """Drops comments that end the line of the node before them (``x = 1  # why``): they
     are no cut point, and the span of the node before them already reaches past them."""
-    out: list[Any] = []
+    out: list[Node] = []
     for n in nodes:
         if out and n.type in _COMMENTS and n.start_point[0] == out[-1].end_point[0]:
             continue
@@ -468,7 +467,7 @@ def _without_trailing_comments(nodes: list[Any]) -> list[Any]:
     return out
 
 
-def _name(node: Any) -> str | None:
+def _name(node: Node) -> str | None:
     """The declared name of a definition, looking through wrappers."""
     queue = [node]
     for _ in range(12):

@@ -120,13 +120,15 @@ def format_amount(value: Any, currency: Any = None) -> str | None:
     return f"{text} {currency}" if currency else text
 
 
-def stage_label(stage: Any) -> str | None:
+def stage_label(stage: Any, detail: bool = True) -> str | None:
+    """"Contract sent (contractsent; outcome: negotiation)": the label people say, the id
+    the API says and the outcome category, so either wording finds the deal."""
     if stage in (None, ""):
         return None
     key = str(stage).strip()
     label = HUBSPOT_STAGE_LABELS.get(key.lower())
     outcome = DEAL_STAGE_OUTCOMES.get(key.lower())
-    if label and outcome:
+    if label and outcome and detail:
         return f"{label} ({key}; outcome: {outcome})"
     return label or _clean(key)
 
@@ -180,7 +182,11 @@ def summarize_company(company: Any) -> str | None:
     if company is None:
         return None
     name = _prop(company, "name") or _get(company, "name")
-    domain = _prop(company, "domain", "website") or _get(company, "primary_domain")
+    domain = (
+        _prop(company, "domain", "website")
+        or _get(company, "primary_domain")
+        or _get(company, "website_url")
+    )
     employees = _prop(company, "numberofemployees") or _get(company, "estimated_num_employees")
     location = _join([
         _prop(company, "city") or _get(company, "city"),
@@ -244,7 +250,8 @@ def render_deal(
             ("Owner", _prop(deal, "hubspot_owner_id")),
             ("Deal type", _prop(deal, "dealtype")),
             ("Contacts", [summarize_contact(c) for c in contacts]),
-            ("Stage history", [_join([d, stage_label(s)], " ") for d, s in changes]),
+            ("Stage history", [_join([d, stage_label(s, detail=False)], " ")
+                               for d, s in changes]),
             ("Description", _prop(deal, "description")),
         ],
     )
@@ -366,7 +373,11 @@ def render_record(record: Any) -> tuple[str, str]:
 
 def render_records(payload: Any) -> list[tuple[str, str]]:
     """``render_record`` over a JSON object, a list of them, or a ``{"results": [...]}``
-    page as HubSpot's list endpoints return it."""
+    page as HubSpot's list endpoints return it.
+
+    Bare HubSpot objects in one payload are joined through their ``associations`` (in
+    either direction), so a list of deals, companies and contacts renders each deal with
+    its company and contacts."""
     if isinstance(payload, str):
         payload = json.loads(payload)
     if isinstance(payload, Mapping) and isinstance(payload.get("results"), list):
@@ -374,7 +385,53 @@ def render_records(payload: Any) -> list[tuple[str, str]]:
     if isinstance(payload, Mapping) and isinstance(payload.get("people"), list):
         payload = payload["people"]  # Apollo's search response
     items = payload if isinstance(payload, list) else [payload]
-    return [render_record(item) for item in items]
+    bare = [i for i in items if isinstance(i, Mapping) and "properties" in i]
+    if len(bare) < 2:
+        return [render_record(item) for item in items]
+    index = _Related(bare)
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if not (isinstance(item, Mapping) and "properties" in item):
+            out.append(render_record(item))
+            continue
+        kind = entity_type(item)
+        if kind == "deal":
+            companies = index.related(item, "deal", "company")
+            text = render_deal(item, companies[0] if companies else None,
+                               index.related(item, "deal", "contact"))
+        elif kind == "contact":
+            companies = index.related(item, "contact", "company")
+            text = render_contact(item, companies[0] if companies else None,
+                                  index.related(item, "contact", "deal"))
+        else:
+            text = render_company(item, index.related(item, "company", "contact"),
+                                  index.related(item, "company", "deal"))
+        out.append((_doc_id("hubspot", kind, item), text))
+    return out
+
+
+_PLURAL = {"deal": "deals", "company": "companies", "contact": "contacts"}
+
+
+class _Related:
+    """Bare HubSpot objects by type and id, and who is associated with whom."""
+
+    def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
+        self.by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self.links: set[tuple[str, str, str, str]] = set()
+        for r in records:
+            kind = entity_type(r)
+            self.by_key[(kind, str(r.get("id")))] = r
+        for (kind, rid), r in self.by_key.items():
+            for other, plural in _PLURAL.items():
+                for oid in associated_ids(r, plural):
+                    self.links.add((kind, rid, other, oid))
+                    self.links.add((other, oid, kind, rid))
+
+    def related(self, record: Mapping[str, Any], kind: str, other: str) -> list[Any]:
+        rid = str(record.get("id"))
+        ids = sorted(oid for k, i, o, oid in self.links if (k, i, o) == (kind, rid, other))
+        return [self.by_key[(other, oid)] for oid in ids if (other, oid) in self.by_key]
 
 
 def _doc_id(source: str, kind: str, obj: Any) -> str:

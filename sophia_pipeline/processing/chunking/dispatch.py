@@ -62,8 +62,10 @@ def chunk_for_kind(
     """Chunks ``text`` with the strategy for ``kind``.
 
     Keywords used: ``turns`` (conversation: takes precedence over parsing ``text``),
-    ``title`` (document), ``language`` and ``path`` (code). Others are ignored so that a
-    caller may pass a document's attributes as they are. For a conversation the offsets
+    ``title`` (document), ``language`` and ``path`` (code; without either, the extension
+    ending ``doc_id`` names the language, as in ``github:file:org/repo/src/app.py``).
+    Others are ignored so that a caller may pass a document's attributes as they are.
+    For a conversation the offsets
     point into the rendered transcript (``render_turns``), which equals ``text`` when it
     is made of "Speaker: words" lines.
     """
@@ -76,7 +78,7 @@ def chunk_for_kind(
         return chunk_document(doc_id, text, counter, title=kw.get("title"))
     if k is DocumentKind.CODE:
         return chunk_code(doc_id, text, counter, language=kw.get("language"),
-                          path=kw.get("path"))
+                          path=kw.get("path") or doc_id)
     return chunk_crm_entity(doc_id, text, counter)
 
 

@@ -268,8 +268,8 @@ def _prefix(path: list[str], counter: TokenCounterLike) -> tuple[str, int]:
     the first path element it holds whole (heading lines from there on may be dropped
     from the body; ``len(path)`` when none is whole).
 
-    Ancestors go first when the path is too long ("… > Linux: "); a single heading that
-    is still too long is cut by characters."""
+    When the path is too long the outermost headings are elided first ("… > Linux: "),
+    then a single heading still too long is cut by characters."""
     if not path:
         return "", 0
     limit = max(8, counter.budget // PREFIX_SHARE)
@@ -314,11 +314,7 @@ def _pack_section(
         body = "".join(parts).strip()
         return prefix + body if body else label_only
 
-    if not sec.blocks:
-        rendered = render(sec.start, sec.end)
-        return [(sec.start, sec.end, rendered, counter.count(rendered))]
-
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = [] if sec.blocks else [(sec.start, sec.end)]
     for k, (bs, _be) in enumerate(sec.blocks):
         s = sec.start if k == 0 else bs
         e = sec.blocks[k + 1][0] if k + 1 < len(sec.blocks) else sec.end
@@ -344,6 +340,12 @@ def _block_spans(
         return [(s, e)]
     # Each line takes the blank lines after it; the first also takes what precedes it.
     starts = [s] + [a for a, _ in block_lines[1:]]
+    if fenced and len(starts) > 2:
+        # The fence lines hold no content: the opening one rides with the first line of
+        # code and the closing one with the last, so no piece is a bare "```".
+        del starts[1]
+        if len(starts) > 2 and _FENCE.match(contents[-1]):
+            del starts[-1]
     ends = starts[1:] + [e]
     return list(zip(starts, ends, strict=True))
 

@@ -55,7 +55,7 @@ class PhraseMatcher:
         self._automaton: Any = ahocorasick.Automaton()
         count = 0
         for key, aliases in phrases.items():
-            for alias in [key, *aliases] if not aliases else aliases:
+            for alias in aliases or [key]:
                 folded = fold(alias.strip())
                 if not folded:
                     continue
@@ -117,7 +117,7 @@ THREAT_CUES: dict[str, list[str]] = {
     ],
     "pricing_or_switching": [
         "price", "pricing", "priced", "cheaper", "cheap", "cost", "costs", "discount",
-        "quote", "budget", "free", "switch", "switching", "move to", "moving to",
+        "quote", "budget", "switch", "switching", "move to", "moving to",
         "migrate", "migrating", "migration", "replace", "replacing", "rip out",
     ],
 }
