@@ -65,7 +65,9 @@ def main() -> None:
     device, precision, batch = embedder.resolved()
 
     def bare() -> np.ndarray:
-        return model.encode(texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
+        return model.encode(
+            texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False
+        )
 
     def pipeline() -> np.ndarray:
         return embed_in_slices(texts, embedder.embed)

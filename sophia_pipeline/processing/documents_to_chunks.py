@@ -20,7 +20,7 @@ def chunk_row(row: Mapping[str, Any], counter: TokenCounterLike) -> list[Chunk]:
         return chunk_conversation(row["doc_id"], turns, counter)
     from .chunking.dispatch import chunk_for_kind  # the other three strategies
 
-    return chunk_for_kind(kind, row["doc_id"], row["text"] or "", counter)
+    return chunk_for_kind(kind, row["doc_id"], row["text"] or "", counter, title=row["title"])
 
 
 def chunk_rows(

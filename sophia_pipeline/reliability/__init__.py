@@ -15,6 +15,7 @@ from .errors import (
     RateLimitedError,
     RateLimitTimeout,
     ReliabilityError,
+    TransportError,
     UnsafeUrlError,
 )
 from .http import (
@@ -55,6 +56,7 @@ __all__ = [
     "ResilientHttpClient",
     "RetryConfig",
     "TimeoutConfig",
+    "TransportError",
     "UnsafeUrlError",
     "breaker_for",
     "counts_as_failure",

@@ -59,9 +59,7 @@ _memory_breakers: dict[str, pybreaker.CircuitBreaker] = {}
 _memory_lock = threading.Lock()
 
 
-def resolve_redis(
-    source: RedisLike | None, *, socket_timeout_s: float = 1.0
-) -> redis.Redis | None:
+def resolve_redis(source: RedisLike | None, *, socket_timeout_s: float = 1.0) -> redis.Redis | None:
     """A bytes-returning ``redis.Redis`` from a URL or a client; ``None`` for no Redis.
 
     Clients built from URLs are shared per URL and process, so breakers and limiters do

@@ -61,6 +61,13 @@ class RateLimitedError(HttpStatusError):
     """The dependency said "slow down" (429, or a vendor's own rate-limit signal)."""
 
 
+class TransportError(HttpError):
+    """No usable answer at all: connection refused/reset, timeout, cut-off body.
+
+    Raised once retries are spent; the httpx exception is its ``__cause__``.
+    """
+
+
 class InvalidResponseError(HttpError):
     """The body was truncated or not the JSON we expected: worth another try."""
 

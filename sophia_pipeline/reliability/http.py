@@ -38,6 +38,7 @@ from .errors import (
     HttpStatusError,
     InvalidResponseError,
     RateLimitedError,
+    TransportError,
     UnsafeUrlError,
 )
 from .ratelimit import RateLimit, RateLimiter, rate_limiter_for
@@ -175,6 +176,35 @@ class Redactor:
         return self.text(urlunsplit(parts))
 
 
+class _MaskHttpxQuerySecrets(logging.Filter):
+    """httpx logs every request URL at INFO, query string included: mask credentials.
+
+    Our own clients send secrets in headers only, but a caller passing ``api_key=`` in
+    ``params`` must not leak it through httpx's log line either.
+    """
+
+    _redactor = Redactor([])
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                self._redactor.url(arg)
+                if isinstance(arg, httpx.URL) or (isinstance(arg, str) and "?" in arg)
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _install_httpx_filter() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _MaskHttpxQuerySecrets) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_MaskHttpxQuerySecrets())
+
+
+_install_httpx_filter()
+
+
 def _basic_parts(value: str) -> list[str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
@@ -248,9 +278,7 @@ class ResilientHttpClient:
         config = config or HttpClientConfig()
         limit = config.rate_limit or default_rate_limit
         limiter = (
-            rate_limiter_for(
-                name, limit, redis, default_max_wait_s=config.rate_limit_max_wait_s
-            )
+            rate_limiter_for(name, limit, redis, default_max_wait_s=config.rate_limit_max_wait_s)
             if limit is not None
             else None
         )
@@ -289,12 +317,15 @@ class ResilientHttpClient:
         headers: Mapping[str, str] | None = None,
         limiter: RateLimiter | None = _DEFAULT,
         ok_statuses: Iterable[int] = (),
+        expect: type | tuple[type, ...] | None = dict,
     ) -> ApiResponse:
         """Send one logical request; return its JSON or raise a ``ReliabilityError``.
 
         ``limiter`` overrides the client's limiter for endpoints with their own budget
         (``None`` disables limiting). ``ok_statuses`` lists non-2xx statuses to return
         instead of raise (e.g. 304 for conditional GETs, 404 where it means "empty").
+        ``expect``: the JSON type a 2xx body must have (``None``: any). Valid JSON of
+        another type (say a proxy's ``null``) counts as an invalid body and is retried.
         """
         target = self._check_origin(url)
         use_limiter = self.limiter if limiter is _DEFAULT else limiter
@@ -303,10 +334,21 @@ class ResilientHttpClient:
         def attempt() -> ApiResponse:
             if use_limiter is not None:
                 use_limiter.acquire(self.config.rate_limit_max_wait_s)
-            return self._send_once(method, target, params, json, headers, use_limiter, accept)
+            return self._send_once(
+                method, target, params, json, headers, use_limiter, accept, expect
+            )
 
         def with_retries() -> ApiResponse:
-            return retrying(self.config.retry, name=self.name, describe=self._describe)(attempt)
+            try:
+                return retrying(self.config.retry, name=self.name, describe=self._describe)(attempt)
+            except httpx.TransportError as exc:
+                # Callers handle one error family; the httpx detail stays as the cause.
+                raise TransportError(
+                    f"{self.name}: {method} {self._safe(url)} failed: {self._describe(exc)}",
+                    dependency=self.name,
+                    method=method,
+                    url=self._safe(url),
+                ) from exc
 
         if self.breaker is None:
             return with_retries()
@@ -364,6 +406,7 @@ class ResilientHttpClient:
         headers: Mapping[str, str] | None,
         limiter: RateLimiter | None,
         ok_statuses: frozenset[int],
+        expect: type | tuple[type, ...] | None,
     ) -> ApiResponse:
         request = self._client.build_request(method, url, params=params, json=json, headers=headers)
         safe_url = self._safe(request.url)
@@ -397,12 +440,16 @@ class ResilientHttpClient:
 
         status = response.status_code
         if status >= 400 and status not in ok_statuses:
+            retry_after = retry_after_from(response) if status >= 500 else None
+            if limiter is not None and retry_after:
+                # An overloaded server asking for a pause: pause every worker, not just us.
+                limiter.penalize(retry_after)
             raise HttpStatusError(
                 dependency=self.name,
                 method=method,
                 url=safe_url,
                 status_code=status,
-                retry_after_s=retry_after_from(response) if status >= 500 else None,
+                retry_after_s=retry_after,
                 body_excerpt=self._excerpt(response),
             )
         if not (200 <= status < 300) and status not in ok_statuses:
@@ -413,6 +460,13 @@ class ResilientHttpClient:
 
         if status in (204, 304) or not response.content:
             data = None
+        elif status >= 300:
+            # An accepted error status (e.g. Gong's "no calls" 404): its body is a hint
+            # at best, and an unparseable one must not be retried as if truncated.
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
         else:
             try:
                 data = response.json()
@@ -424,6 +478,14 @@ class ResilientHttpClient:
                     method=method,
                     url=safe_url,
                 ) from exc
+            if expect is not None and not isinstance(data, expect):
+                raise InvalidResponseError(
+                    f"{self.name}: {method} {safe_url} -> HTTP {status} with a JSON "
+                    f"{type(data).__name__}, not the expected {expect}",
+                    dependency=self.name,
+                    method=method,
+                    url=safe_url,
+                )
         return ApiResponse(status_code=status, headers=response.headers, data=data, url=safe_url)
 
     def _excerpt(self, response: httpx.Response, limit: int = 200) -> str:

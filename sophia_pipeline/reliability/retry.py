@@ -26,7 +26,7 @@ import tenacity
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tenacity.wait import wait_base
 
-from .errors import HttpStatusError, InvalidResponseError, RateLimitedError
+from .errors import HttpStatusError, InvalidResponseError, RateLimitedError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, HttpStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
-    if isinstance(exc, InvalidResponseError | json.JSONDecodeError):
+    if isinstance(exc, InvalidResponseError | TransportError | json.JSONDecodeError):
         return True
     return isinstance(exc, _TRANSIENT_TRANSPORT)
 
@@ -189,8 +189,6 @@ def retrying(
     )
 
 
-def call_with_retry(
-    fn: Callable[..., T], config: RetryConfig, *, name: str, **kwargs: Any
-) -> T:
+def call_with_retry(fn: Callable[..., T], config: RetryConfig, *, name: str, **kwargs: Any) -> T:
     """Run ``fn(**kwargs)`` under :func:`retrying`."""
     return retrying(config, name=name)(fn, **kwargs)

@@ -7,8 +7,9 @@ key everywhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,14 +44,14 @@ def _in_batches(values: Sequence[str]) -> list[list[str]]:
 
 
 def append_raw(
-    wh: Warehouse, table: str, accepted: list[Accepted], record_id: str, partition_of: object
+    wh: Warehouse, table: str, accepted: list[Accepted[Any]], record_id: Callable[[str, Any], str]
 ) -> tuple[int, int]:
-    """Appends records whose (id, content hash) is not stored yet: (new, already loaded).
-
-    ``record_id`` names the id attribute; ``partition_of(record) -> date``."""
+    """Appends record versions whose (id, content hash) is not stored yet, each in the
+    partition of the day it landed: returns (new, already loaded)."""
     if not accepted:
         return 0, 0
-    ids = sorted({str(getattr(a.record, record_id)) for a in accepted})
+    keyed = [(record_id(a.entity, a.record), a) for a in accepted]
+    ids = sorted({k for k, _ in keyed})
     known: set[tuple[str, str]] = set()
     for batch in _in_batches(ids):
         ph = ", ".join("?" for _ in batch)
@@ -61,16 +62,16 @@ def append_raw(
         known.update(zip(df["record_id"], df["content_hash"], strict=True))
     loaded_at = now_utc()
     rows = []
-    for a in accepted:
-        key = (str(getattr(a.record, record_id)), a.content_hash)
-        if key in known:
+    for rid, a in keyed:
+        if (rid, a.content_hash) in known:
             continue
-        known.add(key)
+        known.add((rid, a.content_hash))
         rows.append(
             {
-                "record_id": key[0],
+                "entity": a.entity,
+                "record_id": rid,
                 "content_hash": a.content_hash,
-                "partition_date": partition_of(a.record),  # type: ignore[operator]
+                "partition_date": a.day,
                 "source_file": a.source_file,
                 "line_no": a.line_no,
                 "payload": a.raw,
@@ -88,8 +89,8 @@ def latest_raw(wh: Warehouse, table: str, start: date, end: date) -> pd.DataFram
     t = checked_table(table)
     return wh.query(
         f"""
-        SELECT record_id, payload, partition_date FROM (
-            SELECT record_id, payload, partition_date,
+        SELECT entity, record_id, payload, partition_date FROM (
+            SELECT entity, record_id, payload, partition_date,
                    ROW_NUMBER() OVER (
                        PARTITION BY record_id
                        ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
@@ -111,8 +112,8 @@ def all_latest_raw(wh: Warehouse, table: str) -> pd.DataFrame:
     t = checked_table(table)
     return wh.query(
         f"""
-        SELECT record_id, payload, partition_date FROM (
-            SELECT record_id, payload, partition_date,
+        SELECT entity, record_id, payload, partition_date FROM (
+            SELECT entity, record_id, payload, partition_date,
                    ROW_NUMBER() OVER (
                        PARTITION BY record_id
                        ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
@@ -201,15 +202,26 @@ def write_documents(
     wh: Warehouse, source: str, docs: list[tuple[Document, date]], start: date, end: date
 ) -> int:
     """The window's documents become exactly ``docs``. A document lives in the partition
-    of its newest version, so a copy of it left in an older partition is removed first."""
+    of its newest version: a copy left in an older partition is removed, and a document
+    that a newer partition already holds is left there (re-running an old day never
+    brings back a superseded version)."""
     ids = [d.doc_id for d, _ in docs]
+    newer: set[str] = set()
     for batch in _in_batches(ids):
         ph = ", ".join("?" for _ in batch)
-        wh.execute(
-            "DELETE FROM staging.documents WHERE source = ? AND doc_id IN "
-            f"({ph}) AND (partition_date < ? OR partition_date >= ?)",
-            [source, *batch, start, end],
+        newer.update(
+            wh.query(
+                f"SELECT doc_id FROM staging.documents WHERE source = ? AND doc_id IN ({ph}) "
+                "AND partition_date >= ?",
+                [source, *batch, end],
+            )["doc_id"]
         )
+        wh.execute(
+            f"DELETE FROM staging.documents WHERE source = ? AND doc_id IN ({ph}) "
+            "AND partition_date < ?",
+            [source, *batch, start],
+        )
+    docs = [(d, day) for d, day in docs if d.doc_id not in newer]
     return wh.replace_window(
         "staging.documents",
         documents_frame(docs),

@@ -7,13 +7,14 @@ dead-letter table.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,6 +28,8 @@ class Accepted(Generic[M]):
     source_file: str
     line_no: int
     content_hash: str
+    entity: str = ""
+    day: date | None = None  # the landing file's day: the raw partition
 
 
 @dataclass(frozen=True)
@@ -49,17 +52,50 @@ def days(start: date, end: date) -> Iterable[date]:
         d += timedelta(days=1)
 
 
-def day_files(folder: Path, start: date, end: date) -> list[Path]:
-    """The landing files of ``[start, end)`` that exist, in date order."""
-    return [p for d in days(start, end) if (p := folder / f"{d.isoformat()}.jsonl").exists()]
+def day_files(
+    folder: Path, start: date, end: date, pattern: str = "{date}.jsonl"
+) -> list[tuple[date, Path]]:
+    """The landing files of ``[start, end)`` that exist, with their day, in date order."""
+    out = []
+    for d in days(start, end):
+        path = folder / pattern.format(date=d.isoformat())
+        if path.exists():
+            out.append((d, path))
+    return out
 
 
 def canonical_json(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def parse_jsonl(path: Path, model: type[M]) -> tuple[list[Accepted[M]], list[Rejected]]:
-    accepted: list[Accepted[M]] = []
+Parse = Callable[[dict[str, Any]], BaseModel]
+
+
+def _validate(
+    obj: object, line: str, path: Path, line_no: int, parse: Parse, entity: str, day: date | None
+) -> Accepted[Any] | Rejected:
+    if not isinstance(obj, dict):
+        return Rejected(line, str(path), line_no, "schema violation: a record must be an object")
+    try:
+        record = parse(obj)
+    except ValidationError as exc:
+        return Rejected(line, str(path), line_no, _readable(exc))
+    except (ValueError, KeyError, TypeError) as exc:
+        return Rejected(line, str(path), line_no, f"schema violation: {exc}")
+    raw = canonical_json(obj)
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return Accepted(record, raw, str(path), line_no, digest, entity, day)
+
+
+def parse_jsonl(
+    path: Path,
+    parse: Parse | type[BaseModel],
+    entity: str = "",
+    day: date | None = None,
+) -> tuple[list[Accepted[Any]], list[Rejected]]:
+    """Every line of a JSON Lines file, validated by ``parse`` (a model or a function)."""
+    fn: Parse = parse.model_validate if isinstance(parse, type) else parse
+    accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
     with path.open("r", encoding="utf-8", errors="replace") as fh:
         for line_no, line in enumerate(fh, start=1):
@@ -69,20 +105,43 @@ def parse_jsonl(path: Path, model: type[M]) -> tuple[list[Accepted[M]], list[Rej
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                rejected.append(
-                    Rejected(
-                        line, str(path), line_no, f"invalid JSON: {exc.msg} at column {exc.colno}"
-                    )
-                )
+                error = f"invalid JSON: {exc.msg} at column {exc.colno}"
+                rejected.append(Rejected(line, str(path), line_no, error))
                 continue
-            try:
-                record = model.model_validate(obj)
-            except ValidationError as exc:
-                rejected.append(Rejected(line, str(path), line_no, _readable(exc)))
+            result = _validate(obj, line, path, line_no, fn, entity, day)
+            if isinstance(result, Accepted):
+                accepted.append(result)
+            else:
+                rejected.append(result)
+    return accepted, rejected
+
+
+def parse_csv(
+    path: Path,
+    parse: Parse,
+    columns: list[str],
+    entity: str = "",
+    day: date | None = None,
+) -> tuple[list[Accepted[Any]], list[Rejected]]:
+    """Every data row of a CSV batch file (header checked); a row that fails validation
+    is rejected alone and the rest of the file loads. ``line_no`` counts data rows from 1."""
+    accepted: list[Accepted[Any]] = []
+    rejected: list[Rejected] = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != columns:
+            error = f"unexpected columns {reader.fieldnames}, expected {columns}"
+            return [], [Rejected(",".join(reader.fieldnames or []), str(path), 0, error)]
+        for row_no, row in enumerate(reader, start=1):
+            line = canonical_json(row)
+            if None in row or any(v is None for v in row.values()):
+                rejected.append(Rejected(line, str(path), row_no, "wrong number of fields"))
                 continue
-            raw = canonical_json(obj)
-            digest = hashlib.sha256(raw.encode()).hexdigest()
-            accepted.append(Accepted(record, raw, str(path), line_no, digest))
+            result = _validate(row, line, path, row_no, parse, entity, day)
+            if isinstance(result, Accepted):
+                accepted.append(result)
+            else:
+                rejected.append(result)
     return accepted, rejected
 
 

@@ -544,6 +544,12 @@ class LandingStore:
         Returns the events and the cursor to pass next time: the position just past the
         last line consumed (unchanged when there was nothing new). Corrupt lines, which
         this writer never produces but a damaged disk might, are skipped and passed.
+
+        Cursors are opaque to callers (today ``<source>:<segment seq>:<byte offset>``),
+        belong to one source, and never go stale: segments are append-only and never
+        renamed, so a cursor saved before a rotation or a restart resumes exactly. A
+        sensor that commits ``events[-1].cursor`` only after its run is launched gets
+        at-least-once delivery; the event ``id`` makes a good ``run_key``.
         """
         _check_source(source)
         if limit < 1:

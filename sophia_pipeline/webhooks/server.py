@@ -6,6 +6,9 @@ sophia_pipeline.webhooks.server`` does the same for tests and benchmarks.
 One process only: the landing store's writer lock makes a second receiver on the same
 folder fail at startup, because two writers would each miss the other's ids when
 de-duplicating. Scale by putting one receiver per landing folder behind the proxy.
+
+The receiver binds loopback by default; a TLS-terminating proxy in front should expose
+only ``/webhooks/*`` publicly and keep ``/health``, ``/ready`` and ``/metrics`` internal.
 """
 
 from __future__ import annotations

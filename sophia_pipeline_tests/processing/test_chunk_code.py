@@ -61,9 +61,10 @@ def test_each_top_level_definition_is_its_own_group(counter: TokenCounterLike) -
 
 
 def _big_class(methods: int, statements: int) -> str:
-    body = "\n".join(f"        value_{i} = compute_{i}(self, argument_{i})" for i in
-                     range(statements))
-    parts = ["class Engine(Base):\n    \"\"\"Runs things.\"\"\"\n"]
+    body = "\n".join(
+        f"        value_{i} = compute_{i}(self, argument_{i})" for i in range(statements)
+    )
+    parts = ['class Engine(Base):\n    """Runs things."""\n']
     for m in range(methods):
         parts.append(f"    def method_{m}(self, x):\n{body}\n        return x\n")
     return "\n".join(parts)
@@ -84,8 +85,9 @@ def test_big_class_splits_at_methods_with_class_signature(counter: TokenCounterL
 
 
 def test_oversized_function_repeats_its_signature(counter: TokenCounterLike) -> None:
-    body = "\n".join(f"    total_{i} = helper(total_{i - 1}, {i})  # step {i}" for i in
-                     range(1, 120))
+    body = "\n".join(
+        f"    total_{i} = helper(total_{i - 1}, {i})  # step {i}" for i in range(1, 120)
+    )
     text = f"def long_function(alpha, beta):\n    total_0 = 0\n{body}\n    return total_119\n"
     chunks = chunk_code("f", text, counter, language="python")
     assert_chunk_contract(chunks, text, counter)
@@ -148,8 +150,11 @@ def test_definitions_in_other_languages(
     ("language", "opener", "statement"),
     [
         ("javascript", "function run(a) {", "  const v{i} = compute(a, {i});"),
-        ("typescript", "export function run(a: number): number {",
-         "  const v{i}: number = compute(a, {i});"),
+        (
+            "typescript",
+            "export function run(a: number): number {",
+            "  const v{i}: number = compute(a, {i});",
+        ),
         ("go", "func Run(a int) int {", "\tv{i} := compute(a, {i}) // café {i}"),
         ("java", "  public int run(int a) {", "    int v{i} = compute(a, {i});"),
     ],
@@ -208,10 +213,7 @@ MAX_FILE_CHARS = 50_000
 def _stdlib_files() -> list[Path]:
     """``STDLIB_FILES`` top-level stdlib modules spread evenly over the sorted list."""
     root = Path(sysconfig.get_paths()["stdlib"])
-    files = [
-        p for p in sorted(root.glob("*.py"))
-        if 1_000 <= p.stat().st_size <= MAX_FILE_CHARS
-    ]
+    files = [p for p in sorted(root.glob("*.py")) if 1_000 <= p.stat().st_size <= MAX_FILE_CHARS]
     step = max(1, len(files) // STDLIB_FILES)
     return files[::step][:STDLIB_FILES]
 
@@ -281,7 +283,7 @@ def test_stdlib_sources(counter: TokenCounterLike) -> None:
             inside = [(s, e, kind) for s, e, kind in protected if s < c.start < e]
             assert not inside, (
                 f"{path.name}: chunk {c.ordinal} starts inside a {inside[0][2]}: "
-                f"{source[inside[0][0]:inside[0][1]][:120]!r}"
+                f"{source[inside[0][0] : inside[0][1]][:120]!r}"
             )
     print(
         f"code chunker: {len(files)} stdlib files, {definitions} top-level definitions, "

@@ -61,13 +61,23 @@ DEAL: dict[str, Any] = {
 }
 COMPANY: dict[str, Any] = {
     "id": "7",
-    "properties": {"name": "Acme Corp", "domain": "acme.com", "industry": "Software",
-                   "numberofemployees": "250", "city": "Austin", "country": "US"},
+    "properties": {
+        "name": "Acme Corp",
+        "domain": "acme.com",
+        "industry": "Software",
+        "numberofemployees": "250",
+        "city": "Austin",
+        "country": "US",
+    },
 }
 CONTACT: dict[str, Any] = {
     "id": "9",
-    "properties": {"firstname": "Jane", "lastname": "Doe", "jobtitle": "VP Sales",
-                   "email": "jane@acme.com"},
+    "properties": {
+        "firstname": "Jane",
+        "lastname": "Doe",
+        "jobtitle": "VP Sales",
+        "email": "jane@acme.com",
+    },
 }
 PERSON: dict[str, Any] = {
     "id": "p1",
@@ -101,11 +111,15 @@ def test_deal_rendering_holds_its_relations() -> None:
 def test_company_contact_and_person_renderings() -> None:
     company = render_company(COMPANY, [CONTACT], [DEAL])
     assert company.startswith("Company: Acme Corp (HubSpot company 7)\n")
-    assert "- Acme renewal, Contract sent (contractsent; outcome: negotiation), 48,000 USD, "\
-           "closes 2024-05-01" in company
+    assert (
+        "- Acme renewal, Contract sent (contractsent; outcome: negotiation), 48,000 USD, "
+        "closes 2024-05-01" in company
+    )
     contact = render_contact(CONTACT, COMPANY)
     assert contact.splitlines()[:3] == [
-        "Contact: Jane Doe (HubSpot contact 9)", "Title: VP Sales", "Email: jane@acme.com"
+        "Contact: Jane Doe (HubSpot contact 9)",
+        "Title: VP Sales",
+        "Email: jane@acme.com",
     ]
     person = render_apollo_person(PERSON)
     assert person == (
@@ -151,13 +165,18 @@ def test_fitting_entity_is_one_chunk(counter: TokenCounterLike) -> None:
 
 def test_oversized_entity_repeats_its_header(counter: TokenCounterLike) -> None:
     contacts = [
-        {"id": str(i), "properties": {"firstname": f"Person{i}", "lastname": "Example",
-                                      "jobtitle": "Director of Revenue Operations",
-                                      "email": f"person{i}@acme.com"}}
+        {
+            "id": str(i),
+            "properties": {
+                "firstname": f"Person{i}",
+                "lastname": "Example",
+                "jobtitle": "Director of Revenue Operations",
+                "email": f"person{i}@acme.com",
+            },
+        }
         for i in range(60)
     ]
-    deal = {**DEAL, "properties": {**DEAL["properties"],
-                                   "description": "Long notes. " * 300}}
+    deal = {**DEAL, "properties": {**DEAL["properties"], "description": "Long notes. " * 300}}
     text = render_deal(deal, COMPANY, contacts)
     chunks = chunk_crm_entity("hubspot:deal:42", text, counter)
     assert len(chunks) > 3
@@ -172,7 +191,10 @@ def test_oversized_entity_repeats_its_header(counter: TokenCounterLike) -> None:
 def test_render_records_joins_a_payload_through_associations() -> None:
     rendered = dict(render_records({"results": [DEAL, COMPANY, CONTACT, PERSON]}))
     assert set(rendered) == {
-        "hubspot:deal:42", "hubspot:company:7", "hubspot:contact:9", "apollo:person:p1"
+        "hubspot:deal:42",
+        "hubspot:company:7",
+        "hubspot:contact:9",
+        "apollo:person:p1",
     }
     assert "Company: Acme Corp (acme.com)" in rendered["hubspot:deal:42"]
     assert "- Jane Doe, VP Sales" in rendered["hubspot:deal:42"]
@@ -188,8 +210,12 @@ def test_render_records_joins_a_payload_through_associations() -> None:
 
 
 def test_render_records_accepts_bundles() -> None:
-    bundle = {"deal": DEAL, "company": COMPANY, "contacts": [CONTACT],
-              "stage_history": [{"stage": "closedwon", "date": "2024-06-01"}]}
+    bundle = {
+        "deal": DEAL,
+        "company": COMPANY,
+        "contacts": [CONTACT],
+        "stage_history": [{"stage": "closedwon", "date": "2024-06-01"}],
+    }
     [(doc_id, text)] = render_records(json.dumps(bundle))
     assert doc_id == "hubspot:deal:42"
     assert "Stage history:\n- 2024-06-01 Closed won\n" in text
@@ -199,17 +225,20 @@ def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) ->
     crm = tmp_path / "crm.json"
     crm.write_text(json.dumps([DEAL, COMPANY, CONTACT]), encoding="utf-8")
     rows = chunk_file("crm", crm, counter)
-    assert [r["doc"] for r in rows] == ["hubspot:deal:42", "hubspot:company:7",
-                                        "hubspot:contact:9"]
+    assert [r["doc"] for r in rows] == ["hubspot:deal:42", "hubspot:company:7", "hubspot:contact:9"]
     assert set(rows[0]) == {"doc", "ordinal", "start", "end", "tokens", "text"}
     json.dumps(rows)
 
     call = tmp_path / "call.txt"
-    call.write_text("Alice: Hi there.\nBob: Hello! We use Gong.\n\nAlice: Great.\n",
-                    encoding="utf-8")
+    call.write_text(
+        "Alice: Hi there.\nBob: Hello! We use Gong.\n\nAlice: Great.\n", encoding="utf-8"
+    )
     rows = chunk_file(DocumentKind.CONVERSATION, call, counter)
-    assert [r["text"] for r in rows] == ["Alice: Hi there.", "Bob: Hello! We use Gong.",
-                                         "Alice: Great."]
+    assert [r["text"] for r in rows] == [
+        "Alice: Hi there.",
+        "Bob: Hello! We use Gong.",
+        "Alice: Great.",
+    ]
     assert {r["doc"] for r in rows} == {str(call)}
 
     page = tmp_path / "page.html"
@@ -219,7 +248,8 @@ def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) ->
     src = tmp_path / "m.py"
     src.write_text("import os\n\n\ndef f():\n    return 1\n", encoding="utf-8")
     assert [r["text"] for r in chunk_file("code", src, counter)] == [
-        "import os", "def f():\n    return 1"
+        "import os",
+        "def f():\n    return 1",
     ]
     with pytest.raises(ValueError):
         chunk_file("spreadsheet", src, counter)
@@ -227,10 +257,7 @@ def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) ->
 
 def test_parse_transcript() -> None:
     turns = parse_transcript(
-        "[00:01:05] Alice: Hello there\n"
-        "it continues here\n"
-        "\n"
-        "12:30 Bob Smith: Yes: indeed\n"
+        "[00:01:05] Alice: Hello there\nit continues here\n\n12:30 Bob Smith: Yes: indeed\n"
     )
     assert [(t.speaker, t.text, t.start_s) for t in turns] == [
         ("Alice", "Hello there it continues here", 65.0),
@@ -242,16 +269,21 @@ def test_parse_transcript() -> None:
 
 
 def test_chunk_for_kind_and_documents(counter: TokenCounterLike) -> None:
-    chunks = chunk_for_kind("code", "c", "def f():\n    pass\n", counter, path="x.py",
-                            unrelated="ignored")
+    chunks = chunk_for_kind(
+        "code", "c", "def f():\n    pass\n", counter, path="x.py", unrelated="ignored"
+    )
     assert [c.label for c in chunks] == ["f"]
     # Without a path or language, the extension ending the document id names it.
-    chunks = chunk_for_kind("code", "github:file:org/repo/app.py", "def g():\n    pass\n",
-                            counter)
+    chunks = chunk_for_kind("code", "github:file:org/repo/app.py", "def g():\n    pass\n", counter)
     assert [c.label for c in chunks] == ["g"]
     doc = Document(
-        doc_id="linear:issue:1", source="linear", entity_type="issue", source_id="1",
-        kind=DocumentKind.DOCUMENT, title="ENG-1 Login fails", text="## Steps\nClick.\n",
+        doc_id="linear:issue:1",
+        source="linear",
+        entity_type="issue",
+        source_id="1",
+        kind=DocumentKind.DOCUMENT,
+        title="ENG-1 Login fails",
+        text="## Steps\nClick.\n",
         occurred_at="2024-01-01T00:00:00Z",
     )
     assert [c.text for c in chunk_doc(doc, counter)] == ["ENG-1 Login fails > Steps: Click."]

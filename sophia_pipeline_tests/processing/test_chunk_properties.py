@@ -64,11 +64,10 @@ _letters = st.sampled_from(
 )
 word = st.text(_letters, min_size=1, max_size=12)
 long_word = st.text(_letters, min_size=200, max_size=900)
-any_unicode = st.text(
-    st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60
-)
-sentence = st.lists(st.one_of(word, word, word, long_word, any_unicode), min_size=1,
-                    max_size=25).map(lambda ws: " ".join(ws) + st_choice_end(ws))
+any_unicode = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60)
+sentence = st.lists(
+    st.one_of(word, word, word, long_word, any_unicode), min_size=1, max_size=25
+).map(lambda ws: " ".join(ws) + st_choice_end(ws))
 
 
 def st_choice_end(ws: list[str]) -> str:
@@ -76,10 +75,9 @@ def st_choice_end(ws: list[str]) -> str:
 
 
 paragraph = st.lists(sentence, min_size=1, max_size=6).map(" ".join)
-heading = st.tuples(st.integers(1, 6), st.lists(st.one_of(word, long_word), min_size=0,
-                                                   max_size=6)).map(
-    lambda t: "#" * t[0] + " " + " ".join(t[1])
-)
+heading = st.tuples(
+    st.integers(1, 6), st.lists(st.one_of(word, long_word), min_size=0, max_size=6)
+).map(lambda t: "#" * t[0] + " " + " ".join(t[1]))
 setext = st.tuples(st.lists(word, min_size=1, max_size=5), st.sampled_from("=-~^")).map(
     lambda t: " ".join(t[0]) + "\n" + t[1] * 5
 )
@@ -91,8 +89,10 @@ bullets = st.lists(sentence, min_size=1, max_size=10).map(
 )
 breaks = st.sampled_from(["\n", "\n\n", "\n\n\n", " \n\t\n", "\r\n", "\n   \n"])
 document_text = st.lists(
-    st.tuples(st.one_of(heading, heading, setext, paragraph, paragraph, fence, bullets,
-                        any_unicode), breaks),
+    st.tuples(
+        st.one_of(heading, heading, setext, paragraph, paragraph, fence, bullets, any_unicode),
+        breaks,
+    ),
     max_size=14,
 ).map(lambda parts: "".join(a + b for a, b in parts))
 
@@ -121,8 +121,9 @@ def python_code(draw: st.DrawFn) -> str:
             methods = []
             for _ in range(draw(st.integers(1, 4))):
                 body = draw(st.lists(statement, min_size=1, max_size=15))
-                methods.append(f"    def {draw(identifier)}(self):\n"
-                               + "\n".join("        " + s for s in body))
+                methods.append(
+                    f"    def {draw(identifier)}(self):\n" + "\n".join("        " + s for s in body)
+                )
             out.append(f"class {name}:\n" + "\n\n".join(methods))
         elif kind == "stmt":
             out.append(draw(statement))
@@ -135,10 +136,14 @@ def python_code(draw: st.DrawFn) -> str:
 braces_code = st.lists(
     st.tuples(identifier, st.lists(statement, max_size=20)),
     max_size=5,
-).map(lambda fs: "\n".join(
-    f"function {n}(a) {{\n" + "\n".join(f"  {s};" for s in body if not s.startswith("#"))
-    + "\n}" for n, body in fs
-))
+).map(
+    lambda fs: "\n".join(
+        f"function {n}(a) {{\n"
+        + "\n".join(f"  {s};" for s in body if not s.startswith("#"))
+        + "\n}"
+        for n, body in fs
+    )
+)
 
 speaker = st.one_of(st.sampled_from(["Alice", "Bob", "Dr. Who", "李雷"]), word)
 turn = st.builds(
@@ -165,8 +170,9 @@ def test_document_chunks_within_budget_and_cover(small: TokenCounterLike, text: 
 
 @PROPS
 @given(text=document_text, title=st.one_of(st.none(), word, long_word))
-def test_document_with_title_and_html(small: TokenCounterLike, text: str,
-                                      title: str | None) -> None:
+def test_document_with_title_and_html(
+    small: TokenCounterLike, text: str, title: str | None
+) -> None:
     assert_chunk_contract(chunk_document("d", text, small, title=title), text, small)
     html = "<h1>" + (title or "") + "</h1><p>" + text.replace("\n\n", "</p><p>") + "</p>"
     stripped = html_to_text(html)
@@ -175,16 +181,17 @@ def test_document_with_title_and_html(small: TokenCounterLike, text: str,
 
 @PROPS
 @given(text=python_code())
-def test_python_code_chunks_within_budget_and_cover(small: TokenCounterLike,
-                                                    text: str) -> None:
+def test_python_code_chunks_within_budget_and_cover(small: TokenCounterLike, text: str) -> None:
     assert_chunk_contract(chunk_code("c", text, small, language="python"), text, small, "c")
 
 
 @PROPS
-@given(text=braces_code, language=st.sampled_from(["javascript", "typescript", "go", "java",
-                                                    "cobol"]))
-def test_braces_code_chunks_within_budget_and_cover(small: TokenCounterLike, text: str,
-                                                    language: str) -> None:
+@given(
+    text=braces_code, language=st.sampled_from(["javascript", "typescript", "go", "java", "cobol"])
+)
+def test_braces_code_chunks_within_budget_and_cover(
+    small: TokenCounterLike, text: str, language: str
+) -> None:
     assert_chunk_contract(chunk_code("c", text, small, language=language), text, small)
 
 
@@ -196,8 +203,9 @@ def test_crm_chunks_within_budget_and_cover(small: TokenCounterLike, text: str) 
 
 @PROPS
 @given(turns=st.lists(turn, max_size=8))
-def test_conversation_chunks_within_budget_and_cover(small: TokenCounterLike,
-                                                     turns: list[Turn]) -> None:
+def test_conversation_chunks_within_budget_and_cover(
+    small: TokenCounterLike, turns: list[Turn]
+) -> None:
     source, _ = render_turns(turns)
     chunks = chunk_conversation("call", turns, small)
     assert_chunk_contract(chunks, source, small, "call")

@@ -87,14 +87,15 @@ def _found(matcher: CompetitorMatcher, text: str) -> list[tuple[str, str]]:
         ("HUBSPOT-like or Hub Spot", [("HubSpot", "HUBSPOT"), ("HubSpot", "Hub Spot")]),
         ("SFDC_admin", []),
         ("(Outreach.io)", [("Outreach", "Outreach.io")]),
-        ("Pipedrive,Clari;Outreach", [("Pipedrive", "Pipedrive"), ("Clari", "Clari"),
-                                      ("Outreach", "Outreach")]),
+        (
+            "Pipedrive,Clari;Outreach",
+            [("Pipedrive", "Pipedrive"), ("Clari", "Clari"), ("Outreach", "Outreach")],
+        ),
         ("Clarity is not Clari", [("Clari", "Clari")]),
         ("", []),
     ],
 )
-def test_boundaries(matcher: CompetitorMatcher, text: str,
-                    expected: list[tuple[str, str]]) -> None:
+def test_boundaries(matcher: CompetitorMatcher, text: str, expected: list[tuple[str, str]]) -> None:
     assert _found(matcher, text) == expected
 
 
@@ -176,8 +177,7 @@ def test_score_mentions_forms() -> None:
     # Plain keys count multiplicity.
     assert score_mentions([("c", "Gong"), ("c", "Gong")], [("c", "Gong")]) == (0.5, 1.0)
     # Dicts and 4-tuples carry a document id; a different document never matches.
-    pred = [{"doc_id": "a", "competitor": "Clari", "start": 0, "end": 5},
-            ("b", "Clari", 0, 5)]
+    pred = [{"doc_id": "a", "competitor": "Clari", "start": 0, "end": 5}, ("b", "Clari", 0, 5)]
     truth = [("a", "Clari", 2, 4), ("c", "Clari", 0, 5)]
     assert score_mentions(pred, truth) == (0.5, 0.5)
     m = Mention("Clari", "Clari", "Clari", 0, 5, "Clari", 0, 5, 0.0, 1, doc_id="a")
@@ -190,10 +190,15 @@ def test_score_mentions_forms() -> None:
 
 
 def test_talking_points_defaults_and_boundaries() -> None:
-    text = ("Our integrations are native; SSO and SOC 2 come standard. "
-            "A lasso is not sso. Payback period is short, see the case study.")
+    text = (
+        "Our integrations are native; SSO and SOC 2 come standard. "
+        "A lasso is not sso. Payback period is short, see the case study."
+    )
     assert talking_points(text) == {
-        "integrations": 1, "security": 3, "roi": 1, "customer_proof": 1,
+        "integrations": 1,
+        "security": 3,
+        "roi": 1,
+        "customer_proof": 1,
     }
 
 
@@ -205,7 +210,8 @@ def test_talking_points_by_role_and_coverage() -> None:
     ]
     rep_hits = matcher.in_turns(turns)
     assert {(h.point, h.speaker) for h in rep_hits} == {
-        ("time_to_value", "Rep"), ("security", "Rep")
+        ("time_to_value", "Rep"),
+        ("security", "Rep"),
     }
     all_hits = matcher.in_turns(turns, roles=None)
     assert "pricing_flexibility" in {h.point for h in all_hits}

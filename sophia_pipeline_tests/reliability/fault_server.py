@@ -135,7 +135,8 @@ class FaultServer:
             return [
                 h
                 for h in self.hits
-                if (method is None or h.method == method.upper()) and (path is None or h.path == path)
+                if (method is None or h.method == method.upper())
+                and (path is None or h.path == path)
             ]
 
     def _dispatch(self, request: Request) -> Response:
@@ -169,7 +170,9 @@ def _to_response(value: Any) -> Response:
     status, headers = 200, {}
     if isinstance(value, tuple):
         status, value, headers = value if len(value) == 3 else (*value, {})
-    return Response(json.dumps(value), status=status, headers=headers, content_type="application/json")
+    return Response(
+        json.dumps(value), status=status, headers=headers, content_type="application/json"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -31,8 +31,11 @@ def _echo_auth(request: Request) -> tuple[int, dict[str, str]]:
 
 
 def _all_log_text(caplog: pytest.LogCaptureFixture) -> str:
-    parts = [caplog.text]
-    for record in caplog.records:
+    # werkzeug's records are the fake vendor's own access log, not ours.
+    ours = [r for r in caplog.records if not r.name.startswith("werkzeug")]
+    handler = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    parts = [handler.format(r) for r in ours]
+    for record in ours:
         parts.append(record.getMessage())
         parts.append(repr(record.args))
         parts.append(repr(record.__dict__))
@@ -62,7 +65,7 @@ def test_token_never_logged_nor_in_errors(
     assert "svc: GET" in text  # our request lines were captured at all
     assert "/ok?q=x&api_key=***" in text
     assert TOKEN not in text
-    assert "invalid token Bearer ***" in "\n".join(errors)
+    assert "invalid token ***" in "\n".join(errors)
 
 
 def test_basic_credentials_are_redacted_in_every_form() -> None:
@@ -78,13 +81,22 @@ def test_basic_credentials_are_redacted_in_every_form() -> None:
 def test_redactor_masks_credential_query_params_and_userinfo() -> None:
     redactor = Redactor([])
     url = "https://user:pw@api.example.com/v1/x?token=abc&page=2&access_token=def&Key=ghi"
-    assert redactor.url(url) == "https://api.example.com/v1/x?token=***&page=2&access_token=***&Key=***"
+    assert (
+        redactor.url(url)
+        == "https://api.example.com/v1/x?token=***&page=2&access_token=***&Key=***"
+    )
 
 
 def test_refuses_to_send_credentials_to_another_origin(fault_server: FaultServer) -> None:
-    with ResilientHttpClient(
-        "svc", fault_server.url, secret_headers={"Authorization": f"Bearer {TOKEN}"}, config=CONFIG
-    ) as client, pytest.raises(UnsafeUrlError):
+    with (
+        ResilientHttpClient(
+            "svc",
+            fault_server.url,
+            secret_headers={"Authorization": f"Bearer {TOKEN}"},
+            config=CONFIG,
+        ) as client,
+        pytest.raises(UnsafeUrlError),
+    ):
         client.get("http://evil.example.com/steal")
     assert fault_server.hits == []
 
@@ -93,9 +105,10 @@ def test_redirects_are_not_followed(fault_server: FaultServer) -> None:
     fault_server.inject(
         "GET", "/moved", Status(302, body="", headers=(("Location", "http://evil.example.com/"),))
     )
-    with ResilientHttpClient("svc", fault_server.url, config=CONFIG) as client, pytest.raises(
-        HttpStatusError
-    ) as info:
+    with (
+        ResilientHttpClient("svc", fault_server.url, config=CONFIG) as client,
+        pytest.raises(HttpStatusError) as info,
+    ):
         client.get("/moved")
     assert info.value.status_code == 302
 

@@ -21,6 +21,7 @@ from sophia_pipeline.reliability import (
     ResilientHttpClient,
     RetryConfig,
     TimeoutConfig,
+    TransportError,
     is_retryable,
     parse_retry_after,
 )
@@ -92,6 +93,7 @@ _request = httpx.Request("GET", "http://x")
         (httpx.ReadError("reset", request=_request), True),
         (json.JSONDecodeError("Expecting value", "{", 1), True),
         (InvalidResponseError("bad", dependency="s", method="GET", url="/"), True),
+        (TransportError("reset", dependency="s", method="GET", url="/"), True),
         (GraphQLError("bad query", dependency="s", method="POST", url="/", codes=()), False),
         (httpx.UnsupportedProtocol("ftp", request=_request), False),
         (ValueError("bug"), False),
@@ -138,9 +140,7 @@ def test_every_transient_fault_is_retried_then_succeeds(
     fault_server: FaultServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     fault_server.route("GET", "/data", lambda r: {"ok": True})
-    fault_server.inject(
-        "GET", "/data", Status(500), Slow(0.6), Truncated(), BadJson(), Status(502)
-    )
+    fault_server.inject("GET", "/data", Status(500), Slow(0.6), Truncated(), BadJson(), Status(502))
     caplog.set_level(logging.WARNING, logger="sophia_pipeline.reliability")
     with client(fault_server.url) as c:
         assert c.get("/data").data == {"ok": True}
@@ -174,9 +174,7 @@ def test_other_4xx_fail_at_once(fault_server: FaultServer) -> None:
     assert len(fault_server.hits_for("GET", "/data")) == 1
 
 
-def test_attempts_are_capped(
-    fault_server: FaultServer, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_attempts_are_capped(fault_server: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
     fault_server.route("GET", "/data", lambda r: (500, {"error": "down"}))
     caplog.set_level(logging.WARNING, logger="sophia_pipeline.reliability")
     retry = RetryConfig(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
@@ -202,6 +200,7 @@ def test_total_time_is_capped_before_sleeping(fault_server: FaultServer) -> None
 def test_connection_refused_is_retried(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="sophia_pipeline.reliability")
     retry = RetryConfig(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
-    with client(f"http://127.0.0.1:{free_port()}", retry) as c, pytest.raises(httpx.ConnectError):
+    with client(f"http://127.0.0.1:{free_port()}", retry) as c, pytest.raises(TransportError) as e:
         c.get("/data")
+    assert isinstance(e.value.__cause__, httpx.ConnectError)
     assert sum("ConnectError" in r.getMessage() for r in caplog.records) == 3  # 2 retries + give-up

@@ -10,10 +10,21 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from sophia_pipeline.webhooks.app import create_app
-from sophia_pipeline.webhooks.landing import LandingStore
+from sophia_pipeline.webhooks.landing import LandingStore, LocalFolderBackend
 from sophia_pipeline_tests.webhooks.payloads import GITHUB_SECRET, SLACK_SECRET
+
+
+def store_root(store: LandingStore) -> Path:
+    assert isinstance(store.backend, LocalFolderBackend)
+    return store.backend.root
+
+
+def fresh_reader(store: LandingStore) -> LandingStore:
+    """A second, read-only view of the same folder: what the sensors' process sees."""
+    return LandingStore(store_root(store))
 
 
 @pytest.fixture
@@ -67,7 +78,7 @@ async def call_asgi(
     pulled = 0
     pending = list(chunks) or [b""]
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         nonlocal pulled
         if pulled < len(pending):
             chunk = pending[pulled]
@@ -80,13 +91,13 @@ async def call_asgi(
     out_headers: list[tuple[bytes, bytes]] = []
     body = bytearray()
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         nonlocal status, out_headers
         if message["type"] == "http.response.start":
-            status = int(message["status"])  # type: ignore[call-overload]
-            out_headers = list(message.get("headers", []))  # type: ignore[call-overload]
+            status = int(message["status"])
+            out_headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
-            body.extend(message.get("body", b""))  # type: ignore[arg-type]
+            body.extend(message.get("body", b""))
 
     await asyncio.wait_for(app(scope, receive, send), timeout=30)
     return RawResponse(status, out_headers, bytes(body), pulled)

@@ -51,7 +51,9 @@ _REPOSITORY = {
 }
 
 
-def slack_message_event(event_id: str | None = None, text: str = "Acme asked about pricing") -> dict[str, Any]:
+def slack_message_event(
+    event_id: str | None = None, text: str = "Acme asked about pricing"
+) -> dict[str, Any]:
     eid = event_id or f"Ev{uuid.uuid4().hex[:10].upper()}"
     return {
         "token": "XXYYZZ",
@@ -94,7 +96,9 @@ def slack_message_event(event_id: str | None = None, text: str = "Acme asked abo
     }
 
 
-def slack_url_verification(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> dict[str, Any]:
+def slack_url_verification(
+    challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+) -> dict[str, Any]:
     return {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"}
 
 
@@ -151,8 +155,16 @@ def github_pull_request(action: str = "opened") -> dict[str, Any]:
             "closed_at": None,
             "merged_at": None,
             "draft": False,
-            "head": {"label": "octocat:webhooks", "ref": "webhooks", "sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6"},
-            "base": {"label": "octo-org:main", "ref": "main", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+            "head": {
+                "label": "octocat:webhooks",
+                "ref": "webhooks",
+                "sha": "e5bd3914e2e596debea16f433f57875b5b90bcd6",
+            },
+            "base": {
+                "label": "octo-org:main",
+                "ref": "main",
+                "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+            },
             "merged": False,
             "comments": 0,
             "commits": 3,
@@ -201,7 +213,11 @@ def github_ping() -> dict[str, Any]:
             "name": "web",
             "active": True,
             "events": ["push", "pull_request", "issues"],
-            "config": {"content_type": "json", "insecure_ssl": "0", "url": "https://example.com/webhooks/github"},
+            "config": {
+                "content_type": "json",
+                "insecure_ssl": "0",
+                "url": "https://example.com/webhooks/github",
+            },
         },
         "repository": _REPOSITORY,
         "sender": _SENDER,
@@ -212,8 +228,9 @@ def encode(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
-def slack_headers(body: bytes, *, secret: str = SLACK_SECRET, ts: int | None = None,
-                  retry_num: int | None = None) -> dict[str, str]:
+def slack_headers(
+    body: bytes, *, secret: str = SLACK_SECRET, ts: int | None = None, retry_num: int | None = None
+) -> dict[str, str]:
     stamp = int(time.time()) if ts is None else ts
     headers = {
         "Content-Type": "application/json",
@@ -227,8 +244,9 @@ def slack_headers(body: bytes, *, secret: str = SLACK_SECRET, ts: int | None = N
     return headers
 
 
-def github_headers(body: bytes, event: str, *, delivery: str | None = None,
-                   secret: str = GITHUB_SECRET) -> dict[str, str]:
+def github_headers(
+    body: bytes, event: str, *, delivery: str | None = None, secret: str = GITHUB_SECRET
+) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/044aadd",

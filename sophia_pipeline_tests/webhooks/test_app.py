@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from sophia_pipeline.webhooks.app import create_app
 from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline.webhooks.server import ConfigError, JsonLogFormatter, build_app
 from sophia_pipeline.webhooks.signatures import github_signature, slack_signature
-from sophia_pipeline_tests.webhooks.conftest import call_asgi
+from sophia_pipeline_tests.webhooks.conftest import call_asgi, fresh_reader
 from sophia_pipeline_tests.webhooks.payloads import (
     GITHUB_SECRET,
     SLACK_SECRET,
@@ -36,7 +37,7 @@ from sophia_pipeline_tests.webhooks.payloads import (
 
 def _landed(store: LandingStore, source: str) -> list[str]:
     # A fresh reader: what another process (the sensor) would see.
-    events, _ = LandingStore(store.backend.root).read_after(source, None, 10_000)  # type: ignore[attr-defined]
+    events, _ = fresh_reader(store).read_after(source, None, 10_000)
     return [e.id for e in events]
 
 
@@ -49,7 +50,7 @@ def test_slack_message_event_is_landed(client: TestClient, store: LandingStore) 
     r = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
     assert r.status_code == 200
     assert r.json() == {"ok": True, "id": "Ev0PV52K21", "duplicate": False, "event_type": "message"}
-    (event,), _ = LandingStore(store.backend.root).read_after("slack", None, 10)  # type: ignore[attr-defined]
+    (event,), _ = fresh_reader(store).read_after("slack", None, 10)
     assert event.id == "Ev0PV52K21"
     assert event.event_type == "message"
     assert event.payload == payload
@@ -57,7 +58,9 @@ def test_slack_message_event_is_landed(client: TestClient, store: LandingStore) 
     assert event.headers["x-slack-request-timestamp"].isdigit()
 
 
-def test_slack_url_verification_echoes_challenge_after_verifying(client: TestClient, store: LandingStore) -> None:
+def test_slack_url_verification_echoes_challenge_after_verifying(
+    client: TestClient, store: LandingStore
+) -> None:
     body = encode(slack_url_verification("abc123challenge"))
     r = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
     assert r.status_code == 200
@@ -69,7 +72,9 @@ def test_slack_url_verification_echoes_challenge_after_verifying(client: TestCli
 
 def test_slack_retry_is_deduplicated(client: TestClient, store: LandingStore) -> None:
     body = encode(slack_message_event("Ev-retry"))
-    assert client.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 200
+    assert (
+        client.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 200
+    )
     retry = client.post("/webhooks/slack", content=body, headers=slack_headers(body, retry_num=1))
     assert retry.status_code == 200
     assert retry.json()["duplicate"] is True
@@ -88,18 +93,22 @@ def test_slack_stale_timestamp_is_401(client: TestClient, store: LandingStore, s
     assert _landed(store, "slack") == []
 
 
-def test_slack_unknown_event_type_is_landed_as_unknown(client: TestClient, store: LandingStore) -> None:
+def test_slack_unknown_event_type_is_landed_as_unknown(
+    client: TestClient, store: LandingStore
+) -> None:
     payload = slack_message_event("Ev-odd")
     payload["event"]["type"] = "workflow_step_execute"
     body = encode(payload)
     r = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
     assert r.status_code == 202
-    (event,), _ = LandingStore(store.backend.root).read_after("slack", None, 10)  # type: ignore[attr-defined]
+    (event,), _ = fresh_reader(store).read_after("slack", None, 10)
     assert (event.id, event.event_type) == ("Ev-odd", "unknown")
     assert event.payload["event"]["type"] == "workflow_step_execute"
 
 
-def test_slack_envelope_without_event_id_still_lands_once(client: TestClient, store: LandingStore) -> None:
+def test_slack_envelope_without_event_id_still_lands_once(
+    client: TestClient, store: LandingStore
+) -> None:
     body = encode({"type": "app_rate_limited", "team_id": "T1", "minute_rate_limited": 1518467820})
     first = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
     again = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
@@ -130,7 +139,7 @@ def test_github_events_are_landed(
     r = client.post("/webhooks/github", content=body, headers=headers)
     assert r.status_code == 200
     assert r.json()["event_type"] == event_type
-    (landed,), _ = LandingStore(store.backend.root).read_after("github", None, 10)  # type: ignore[attr-defined]
+    (landed,), _ = fresh_reader(store).read_after("github", None, 10)
     assert landed.id == "72d3162e-cc78-11e3-81ab-4c9367dc0958"
     assert landed.event_type == event_type
     assert landed.payload == payload
@@ -141,8 +150,12 @@ def test_github_events_are_landed(
 def test_github_redelivery_is_deduplicated(client: TestClient, store: LandingStore) -> None:
     body = encode(github_push())
     headers = github_headers(body, "push", delivery="d-redeliver")
-    assert client.post("/webhooks/github", content=body, headers=headers).json()["duplicate"] is False
-    assert client.post("/webhooks/github", content=body, headers=headers).json()["duplicate"] is True
+    assert (
+        client.post("/webhooks/github", content=body, headers=headers).json()["duplicate"] is False
+    )
+    assert (
+        client.post("/webhooks/github", content=body, headers=headers).json()["duplicate"] is True
+    )
     assert _landed(store, "github") == ["d-redeliver"]
 
 
@@ -156,10 +169,18 @@ def test_github_ping_is_answered_not_landed(client: TestClient, store: LandingSt
 
 def test_github_unknown_event_is_202_and_landed(client: TestClient, store: LandingStore) -> None:
     body = encode({"action": "created", "sponsorship": {"tier": {"name": "$5"}}})
-    r = client.post("/webhooks/github", content=body, headers=github_headers(body, "sponsorship", delivery="d-s"))
+    r = client.post(
+        "/webhooks/github",
+        content=body,
+        headers=github_headers(body, "sponsorship", delivery="d-s"),
+    )
     assert r.status_code == 202
-    (landed,), _ = LandingStore(store.backend.root).read_after("github", None, 10)  # type: ignore[attr-defined]
-    assert (landed.id, landed.event_type, landed.headers["x-github-event"]) == ("d-s", "unknown", "sponsorship")
+    (landed,), _ = fresh_reader(store).read_after("github", None, 10)
+    assert (landed.id, landed.event_type, landed.headers["x-github-event"]) == (
+        "d-s",
+        "unknown",
+        "sponsorship",
+    )
 
 
 def test_github_form_encoded_delivery(client: TestClient, store: LandingStore) -> None:
@@ -169,14 +190,16 @@ def test_github_form_encoded_delivery(client: TestClient, store: LandingStore) -
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     r = client.post("/webhooks/github", content=body, headers=headers)
     assert r.status_code == 200
-    (landed,), _ = LandingStore(store.backend.root).read_after("github", None, 10)  # type: ignore[attr-defined]
+    (landed,), _ = fresh_reader(store).read_after("github", None, 10)
     assert landed.payload == payload
 
 
 def test_github_published_vector_reaches_the_json_check(client: TestClient) -> None:
     # Correctly signed (GitHub's own test vector) but not JSON: passes 401, fails 400.
     headers = {
-        "X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        "X-Hub-Signature-256": (
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        ),
         "X-GitHub-Event": "push",
         "X-GitHub-Delivery": "d-vector",
     }
@@ -197,7 +220,9 @@ def test_github_published_vector_reaches_the_json_check(client: TestClient) -> N
         lambda h: h.update({"X-Hub-Signature-256": github_signature("wrong", b"{}")}),
     ],
 )
-def test_github_bad_signature_is_401_and_not_landed(client: TestClient, store: LandingStore, mutate) -> None:  # type: ignore[no-untyped-def]
+def test_github_bad_signature_is_401_and_not_landed(
+    client: TestClient, store: LandingStore, mutate: Callable[[dict[str, str]], object]
+) -> None:
     body = encode(github_push())
     headers = github_headers(body, "push")
     mutate(headers)
@@ -205,8 +230,22 @@ def test_github_bad_signature_is_401_and_not_landed(client: TestClient, store: L
     assert _landed(store, "github") == []
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe{}", b'{"a": NaN}', b"[1, 2]", b'"str"', b"1e999999", b'{"a": 1e999}'])
-def test_malformed_signed_bodies_are_400(client: TestClient, store: LandingStore, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"\xff\xfe{}",
+        b'{"a": NaN}',
+        b"[1, 2]",
+        b'"str"',
+        b"1e999999",
+        b'{"a": 1e999}',
+    ],
+)
+def test_malformed_signed_bodies_are_400(
+    client: TestClient, store: LandingStore, body: bytes
+) -> None:
     r1 = client.post("/webhooks/slack", content=body, headers=slack_headers(body))
     r2 = client.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
     assert (r1.status_code, r2.status_code) == (400, 400)
@@ -221,16 +260,22 @@ def test_deeply_nested_json_is_400_not_500(client: TestClient) -> None:
         assert r.status_code in (200, 400)
 
 
-def test_content_length_over_cap_is_413_without_reading(store: LandingStore, loop: asyncio.AbstractEventLoop) -> None:
+def test_content_length_over_cap_is_413_without_reading(
+    store: LandingStore, loop: asyncio.AbstractEventLoop
+) -> None:
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET, max_body_bytes=1000)
     headers = [(b"content-length", b"5000000"), (b"content-type", b"application/json")]
-    resp = loop.run_until_complete(call_asgi(app, "POST", "/webhooks/slack", headers, [b"x" * 1000] * 5000))
+    resp = loop.run_until_complete(
+        call_asgi(app, "POST", "/webhooks/slack", headers, [b"x" * 1000] * 5000)
+    )
     assert resp.status == 413
     assert resp.chunks_pulled == 0
     assert (b"connection", b"close") in resp.headers
 
 
-def test_streamed_body_over_cap_stops_reading(store: LandingStore, loop: asyncio.AbstractEventLoop) -> None:
+def test_streamed_body_over_cap_stops_reading(
+    store: LandingStore, loop: asyncio.AbstractEventLoop
+) -> None:
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET, max_body_bytes=1000)
     chunks = [b"x" * 300] * 1000  # no Content-Length: chunked transfer
     resp = loop.run_until_complete(call_asgi(app, "POST", "/webhooks/github", [], chunks))
@@ -243,9 +288,14 @@ def test_body_at_exactly_the_cap_is_accepted(store: LandingStore) -> None:
     body = encode(payload)
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET, max_body_bytes=len(body))
     with TestClient(app) as c:
-        assert c.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 200
+        assert (
+            c.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 200
+        )
         bigger = body + b" "
-        assert c.post("/webhooks/slack", content=bigger, headers=slack_headers(bigger)).status_code == 413
+        assert (
+            c.post("/webhooks/slack", content=bigger, headers=slack_headers(bigger)).status_code
+            == 413
+        )
 
 
 def test_default_cap_is_one_mebibyte(client: TestClient) -> None:
@@ -254,7 +304,9 @@ def test_default_cap_is_one_mebibyte(client: TestClient) -> None:
     assert r.status_code == 413
 
 
-def test_invalid_content_length_is_400(store: LandingStore, loop: asyncio.AbstractEventLoop) -> None:
+def test_invalid_content_length_is_400(
+    store: LandingStore, loop: asyncio.AbstractEventLoop
+) -> None:
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET)
     for value in (b"abc", b"-1", b"9" * 5000):
         resp = loop.run_until_complete(
@@ -314,7 +366,9 @@ def test_disabled_source_is_404_and_needs_no_secret(store: LandingStore) -> None
     app = create_app(store, None, GITHUB_SECRET, slack_enabled=False)
     with TestClient(app) as c:
         body = encode(slack_message_event())
-        assert c.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 404
+        assert (
+            c.post("/webhooks/slack", content=body, headers=slack_headers(body)).status_code == 404
+        )
 
 
 def test_enabled_source_without_secret_is_refused(store: LandingStore) -> None:
@@ -352,7 +406,10 @@ def test_access_log_is_json_without_secrets(client: TestClient) -> None:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
     lines = [json.loads(x) for x in stream.getvalue().splitlines()]
-    assert [(x["path"], x["status"]) for x in lines] == [("/webhooks/slack", 200), ("/webhooks/slack", 401)]
+    assert [(x["path"], x["status"]) for x in lines] == [
+        ("/webhooks/slack", 200),
+        ("/webhooks/slack", 401),
+    ]
     assert lines[0]["event_id"] == "Ev-log" and lines[0]["outcome"] == "landed"
     assert isinstance(lines[0]["latency_ms"], float)
     assert lines[1]["outcome"] == "rejected:bad_signature"

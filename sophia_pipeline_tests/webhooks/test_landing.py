@@ -24,6 +24,7 @@ from sophia_pipeline.webhooks.landing import (
     UnstorablePayloadError,
     segment_name,
 )
+from sophia_pipeline_tests.webhooks.conftest import store_root
 
 HEADERS = {"x-github-event": "push"}
 
@@ -68,7 +69,9 @@ def test_duplicates_are_refused_and_not_written(store: LandingStore) -> None:
     assert store.count_after("slack", None) == 1
 
 
-def test_event_is_fsynced_before_append_returns(store: LandingStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_event_is_fsynced_before_append_returns(
+    store: LandingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     synced_sizes: list[int] = []
     real_fsync = os.fsync
 
@@ -79,7 +82,7 @@ def test_event_is_fsynced_before_append_returns(store: LandingStore, monkeypatch
     monkeypatch.setattr(landing.os, "fsync", spy)
     for i in range(5):
         assert _append(store, "slack", f"Ev{i}", i)
-        (seg,) = _segments(Path(store.backend.root), "slack")  # type: ignore[attr-defined]
+        (seg,) = _segments(store_root(store), "slack")
         # The last fsync before returning covered this event's line.
         assert synced_sizes and synced_sizes[-1] == seg.stat().st_size
 
@@ -291,14 +294,18 @@ def test_append_async_group_commit(store: LandingStore) -> None:
 def test_reader_in_another_process_while_writing(store: LandingStore) -> None:
     for i in range(20):
         _append(store, "slack", f"Ev{i}", i)
-    root = store.backend.root  # type: ignore[attr-defined]
+    root = store_root(store)
     code = (
         "import sys; from sophia_pipeline.webhooks.landing import LandingStore;"
         "s = LandingStore(sys.argv[1]); ev, cur = s.read_after('slack', None, 5);"
         "print(len(ev), s.count_after('slack', cur), s.count_after('slack', None))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert out.stdout.split() == ["5", "15", "20"]
     assert _append(store, "slack", "Ev20")  # the writer is unaffected

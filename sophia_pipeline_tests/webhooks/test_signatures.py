@@ -48,25 +48,48 @@ def test_github_accepts_bytes_inputs() -> None:
     [
         (None, GITHUB_VECTOR_BODY, GITHUB_VECTOR_SECRET, Verdict.MISSING_SIGNATURE),
         ("", GITHUB_VECTOR_BODY, GITHUB_VECTOR_SECRET, Verdict.MISSING_SIGNATURE),
-        (GITHUB_VECTOR_SIGNATURE[7:], GITHUB_VECTOR_BODY, GITHUB_VECTOR_SECRET, Verdict.MALFORMED_SIGNATURE),
+        (
+            GITHUB_VECTOR_SIGNATURE[7:],
+            GITHUB_VECTOR_BODY,
+            GITHUB_VECTOR_SECRET,
+            Verdict.MALFORMED_SIGNATURE,
+        ),
         ("sha1=" + "0" * 40, GITHUB_VECTOR_BODY, GITHUB_VECTOR_SECRET, Verdict.MALFORMED_SIGNATURE),
-        (GITHUB_VECTOR_SIGNATURE + "0" * 200, GITHUB_VECTOR_BODY, GITHUB_VECTOR_SECRET, Verdict.MALFORMED_SIGNATURE),
-        (GITHUB_VECTOR_SIGNATURE.upper().replace("SHA256=", "sha256="), GITHUB_VECTOR_BODY,
-         GITHUB_VECTOR_SECRET, Verdict.BAD_SIGNATURE),
+        (
+            GITHUB_VECTOR_SIGNATURE + "0" * 200,
+            GITHUB_VECTOR_BODY,
+            GITHUB_VECTOR_SECRET,
+            Verdict.MALFORMED_SIGNATURE,
+        ),
+        (
+            GITHUB_VECTOR_SIGNATURE.upper().replace("SHA256=", "sha256="),
+            GITHUB_VECTOR_BODY,
+            GITHUB_VECTOR_SECRET,
+            Verdict.BAD_SIGNATURE,
+        ),
         (GITHUB_VECTOR_SIGNATURE, b"Hello, World?", GITHUB_VECTOR_SECRET, Verdict.BAD_SIGNATURE),
         (GITHUB_VECTOR_SIGNATURE, GITHUB_VECTOR_BODY, "another secret", Verdict.BAD_SIGNATURE),
         (GITHUB_VECTOR_SIGNATURE, GITHUB_VECTOR_BODY, "", Verdict.NO_SECRET),
         (GITHUB_VECTOR_SIGNATURE, GITHUB_VECTOR_BODY, None, Verdict.NO_SECRET),
     ],
 )
-def test_github_rejections(signature: str | None, body: bytes, secret: str | None, verdict: Verdict) -> None:
+def test_github_rejections(
+    signature: str | None, body: bytes, secret: str | None, verdict: Verdict
+) -> None:
     assert verify_github(secret, signature, body) is verdict
 
 
 def test_slack_published_vector() -> None:
-    assert slack_signature(SLACK_DOC_SECRET, SLACK_DOC_TIMESTAMP, SLACK_DOC_BODY) == SLACK_DOC_SIGNATURE
+    assert (
+        slack_signature(SLACK_DOC_SECRET, SLACK_DOC_TIMESTAMP, SLACK_DOC_BODY)
+        == SLACK_DOC_SIGNATURE
+    )
     verdict = verify_slack(
-        SLACK_DOC_SECRET, SLACK_DOC_TIMESTAMP, SLACK_DOC_SIGNATURE, SLACK_DOC_BODY, now=SLACK_DOC_NOW
+        SLACK_DOC_SECRET,
+        SLACK_DOC_TIMESTAMP,
+        SLACK_DOC_SIGNATURE,
+        SLACK_DOC_BODY,
+        now=SLACK_DOC_NOW,
     )
     assert verdict is Verdict.OK
 
@@ -115,7 +138,9 @@ def test_slack_bad_timestamps(timestamp: str | None, verdict: Verdict) -> None:
 def test_slack_signature_bound_to_timestamp_and_body() -> None:
     sig = slack_signature("s", "1700000000", b'{"a":1}')
     assert verify_slack("s", "1700000001", sig, b'{"a":1}', now=1700000000) is Verdict.BAD_SIGNATURE
-    assert verify_slack("s", "1700000000", sig, b'{"a": 1}', now=1700000000) is Verdict.BAD_SIGNATURE
+    assert (
+        verify_slack("s", "1700000000", sig, b'{"a": 1}', now=1700000000) is Verdict.BAD_SIGNATURE
+    )
     assert verify_slack("s", "1700000000", "v1=" + sig[3:], b'{"a":1}', now=1700000000) is (
         Verdict.MALFORMED_SIGNATURE
     )

@@ -14,11 +14,12 @@ from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.sources.registry import SPECS
 
 from .windows import window_label, window_of
 
 # source -> the asset that writes its documents
-SOURCES: dict[str, str] = {"gong": "gong_documents"}
+SOURCES: dict[str, str] = {name: f"{name}_documents" for name in SPECS}
 
 
 def chunk_and_embed_assets(

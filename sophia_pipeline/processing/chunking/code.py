@@ -53,8 +53,14 @@ EXTENSIONS: dict[str, str] = {
     ".go": "go",
     ".java": "java",
 }
-_ALIASES = {"py": "python", "js": "javascript", "jsx": "javascript", "ts": "typescript",
-            "golang": "go", "node": "javascript"}
+_ALIASES = {
+    "py": "python",
+    "js": "javascript",
+    "jsx": "javascript",
+    "ts": "typescript",
+    "golang": "go",
+    "node": "javascript",
+}
 
 # language -> (module of its grammar wheel, function returning the language pointer)
 _WHEELS: dict[str, tuple[str, str]] = {
@@ -68,12 +74,23 @@ _WHEELS: dict[str, tuple[str, str]] = {
 
 _DEFINITIONS = frozenset(
     {
-        "function_definition", "class_definition", "decorated_definition",  # python
-        "function_declaration", "generator_function_declaration", "class_declaration",
-        "abstract_class_declaration", "interface_declaration", "enum_declaration",
-        "type_alias_declaration", "internal_module", "module", "ambient_declaration",
-        "method_declaration", "type_declaration",  # go
-        "record_declaration", "annotation_type_declaration",  # java
+        "function_definition",
+        "class_definition",
+        "decorated_definition",  # python
+        "function_declaration",
+        "generator_function_declaration",
+        "class_declaration",
+        "abstract_class_declaration",
+        "interface_declaration",
+        "enum_declaration",
+        "type_alias_declaration",
+        "internal_module",
+        "module",
+        "ambient_declaration",
+        "method_declaration",
+        "type_declaration",  # go
+        "record_declaration",
+        "annotation_type_declaration",  # java
     }
 )
 _FUNCTION_VALUES = frozenset(
@@ -82,12 +99,30 @@ _FUNCTION_VALUES = frozenset(
 # Nodes whose named children are the cut points of an oversized construct.
 _BODIES = frozenset(
     {
-        "block", "statement_block", "class_body", "interface_body", "object_type",
-        "enum_body", "field_declaration_list", "constructor_body", "declaration_list",
-        "switch_body", "switch_block", "annotation_type_body", "enum_body_declarations",
+        "block",
+        "statement_block",
+        "class_body",
+        "interface_body",
+        "object_type",
+        "enum_body",
+        "field_declaration_list",
+        "constructor_body",
+        "declaration_list",
+        "switch_body",
+        "switch_block",
+        "annotation_type_body",
+        "enum_body_declarations",
         # big literals (tables of data) are cut between their elements
-        "dictionary", "list", "set", "tuple", "object", "array", "literal_value",
-        "array_initializer", "argument_list", "arguments",
+        "dictionary",
+        "list",
+        "set",
+        "tuple",
+        "object",
+        "array",
+        "literal_value",
+        "array_initializer",
+        "argument_list",
+        "arguments",
     }
 )
 _BODY_FIELDS = ("body", "consequence", "definition", "declaration", "value", "right", "type")
@@ -218,8 +253,9 @@ class _Splitter:
         nodes = _without_trailing_comments(list(root.named_children))
         if not nodes:
             render = self.renderer(())
-            return [(p, None) for p in _line_pieces(self.text, 0, len(self.text), self.counter,
-                                                     render)]
+            return [
+                (p, None) for p in _line_pieces(self.text, 0, len(self.text), self.counter, render)
+            ]
         groups = self._groups(nodes)
         bounds = [self.line_start(self.start(g[0])) for g in groups]
         bounds[0] = 0
@@ -257,8 +293,10 @@ class _Splitter:
                     pending = []
                 pending.append(node)
                 continue
-            if pending and self._is_definition(node) and (
-                node.start_point[0] <= pending[-1].end_point[0] + 1
+            if (
+                pending
+                and self._is_definition(node)
+                and (node.start_point[0] <= pending[-1].end_point[0] + 1)
             ):
                 groups.append([*pending, node])
             else:

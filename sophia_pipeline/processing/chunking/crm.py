@@ -81,8 +81,8 @@ def associated_ids(obj: Any, kind: str) -> list[str]:
     items = group.get("results", []) if isinstance(group, Mapping) else group
     out: list[str] = []
     for item in items or []:
-        value = item if isinstance(item, str | int) else (
-            _get(item, "id") or _get(item, "toObjectId")
+        value = (
+            item if isinstance(item, str | int) else (_get(item, "id") or _get(item, "toObjectId"))
         )
         if value is not None and str(value) not in out:
             out.append(str(value))
@@ -121,7 +121,7 @@ def format_amount(value: Any, currency: Any = None) -> str | None:
 
 
 def stage_label(stage: Any, detail: bool = True) -> str | None:
-    """"Contract sent (contractsent; outcome: negotiation)": the label people say, the id
+    """ "Contract sent (contractsent; outcome: negotiation)": the label people say, the id
     the API says and the outcome category, so either wording finds the deal."""
     if stage in (None, ""):
         return None
@@ -188,39 +188,58 @@ def summarize_company(company: Any) -> str | None:
         or _get(company, "website_url")
     )
     employees = _prop(company, "numberofemployees") or _get(company, "estimated_num_employees")
-    location = _join([
-        _prop(company, "city") or _get(company, "city"),
-        _prop(company, "state") or _get(company, "state"),
-        _prop(company, "country") or _get(company, "country"),
-    ])
-    return _join([
-        f"{name} ({domain})" if name and domain else (name or domain),
-        _prop(company, "industry") or _get(company, "industry"),
-        f"{employees} employees" if employees else None,
-        location,
-    ]) or None
+    location = _join(
+        [
+            _prop(company, "city") or _get(company, "city"),
+            _prop(company, "state") or _get(company, "state"),
+            _prop(company, "country") or _get(company, "country"),
+        ]
+    )
+    return (
+        _join(
+            [
+                f"{name} ({domain})" if name and domain else (name or domain),
+                _prop(company, "industry") or _get(company, "industry"),
+                f"{employees} employees" if employees else None,
+                location,
+            ]
+        )
+        or None
+    )
 
 
 def summarize_contact(contact: Any) -> str | None:
     if contact is None:
         return None
-    return _join([
-        person_name(contact),
-        _prop(contact, "jobtitle", "title") or _get(contact, "title"),
-        _prop(contact, "email") or _get(contact, "email"),
-    ]) or None
+    return (
+        _join(
+            [
+                person_name(contact),
+                _prop(contact, "jobtitle", "title") or _get(contact, "title"),
+                _prop(contact, "email") or _get(contact, "email"),
+            ]
+        )
+        or None
+    )
 
 
 def summarize_deal(deal: Any) -> str | None:
     if deal is None:
         return None
     name = _prop(deal, "dealname")
-    return _join([
-        name,
-        stage_label(_prop(deal, "dealstage")),
-        format_amount(_prop(deal, "amount"), _prop(deal, "deal_currency_code")),
-        f"closes {format_date(_prop(deal, 'closedate'))}" if _prop(deal, "closedate") else None,
-    ]) or None
+    return (
+        _join(
+            [
+                name,
+                stage_label(_prop(deal, "dealstage")),
+                format_amount(_prop(deal, "amount"), _prop(deal, "deal_currency_code")),
+                f"closes {format_date(_prop(deal, 'closedate'))}"
+                if _prop(deal, "closedate")
+                else None,
+            ]
+        )
+        or None
+    )
 
 
 # --- renderings ---------------------------------------------------------------------
@@ -250,8 +269,7 @@ def render_deal(
             ("Owner", _prop(deal, "hubspot_owner_id")),
             ("Deal type", _prop(deal, "dealtype")),
             ("Contacts", [summarize_contact(c) for c in contacts]),
-            ("Stage history", [_join([d, stage_label(s, detail=False)], " ")
-                               for d, s in changes]),
+            ("Stage history", [_join([d, stage_label(s, detail=False)], " ") for d, s in changes]),
             ("Description", _prop(deal, "description")),
         ],
     )
@@ -268,8 +286,10 @@ def render_company(company: Any, contacts: Sequence[Any] = (), deals: Sequence[A
             ("Industry", _prop(company, "industry")),
             ("Employees", _prop(company, "numberofemployees")),
             ("Annual revenue", format_amount(_prop(company, "annualrevenue"))),
-            ("Location", _join([_prop(company, "city"), _prop(company, "state"),
-                                _prop(company, "country")])),
+            (
+                "Location",
+                _join([_prop(company, "city"), _prop(company, "state"), _prop(company, "country")]),
+            ),
             ("Lifecycle stage", _prop(company, "lifecyclestage")),
             ("Contacts", [summarize_contact(c) for c in contacts]),
             ("Deals", [summarize_deal(d) for d in deals]),
@@ -306,14 +326,17 @@ def render_apollo_person(person: Any) -> str:
     role = _join([title, f"at {org_name}" if org_name else None], " ")
     departments = _get(person, "departments") or []
     return _lines(
-        f"Contact: {name}" + (f", {role}" if role else "")
+        f"Contact: {name}"
+        + (f", {role}" if role else "")
         + (f" (Apollo person {person_id})" if person_id else ""),
         [
             ("Email", _get(person, "email")),
             ("Seniority", _get(person, "seniority")),
             ("Departments", _join(str(d) for d in departments) if departments else None),
-            ("Location", _join([_get(person, "city"), _get(person, "state"),
-                                _get(person, "country")])),
+            (
+                "Location",
+                _join([_get(person, "city"), _get(person, "state"), _get(person, "country")]),
+            ),
             ("Organization", summarize_company(org)),
             ("LinkedIn", _get(person, "linkedin_url")),
             ("Updated", format_date(_get(person, "updated_at"))),
@@ -322,7 +345,7 @@ def render_apollo_person(person: Any) -> str:
 
 
 def entity_type(record: Any) -> str:
-    """"deal" | "company" | "contact" (HubSpot) or "person" (Apollo), by the record's
+    """ "deal" | "company" | "contact" (HubSpot) or "person" (Apollo), by the record's
     ``objectType``/``type`` when present, else by its fields."""
     declared = str(_get(record, "objectType") or _get(record, "type") or "").lower()
     for kind in ("deal", "compan", "contact", "person"):
@@ -355,8 +378,10 @@ def render_record(record: Any) -> tuple[str, str]:
         return _doc_id("hubspot", "contact", contact), text
     if isinstance(record, Mapping) and "person" in record:
         return _doc_id("apollo", "person", record["person"]), render_apollo_person(record["person"])
-    if isinstance(record, Mapping) and isinstance(record.get("company"), Mapping) and (
-        "properties" not in record
+    if (
+        isinstance(record, Mapping)
+        and isinstance(record.get("company"), Mapping)
+        and ("properties" not in record)
     ):
         company = record["company"]
         text = render_company(company, record.get("contacts") or (), record.get("deals") or ())
@@ -397,15 +422,20 @@ def render_records(payload: Any) -> list[tuple[str, str]]:
         kind = entity_type(item)
         if kind == "deal":
             companies = index.related(item, "deal", "company")
-            text = render_deal(item, companies[0] if companies else None,
-                               index.related(item, "deal", "contact"))
+            text = render_deal(
+                item, companies[0] if companies else None, index.related(item, "deal", "contact")
+            )
         elif kind == "contact":
             companies = index.related(item, "contact", "company")
-            text = render_contact(item, companies[0] if companies else None,
-                                  index.related(item, "contact", "deal"))
+            text = render_contact(
+                item, companies[0] if companies else None, index.related(item, "contact", "deal")
+            )
         else:
-            text = render_company(item, index.related(item, "company", "contact"),
-                                  index.related(item, "company", "deal"))
+            text = render_company(
+                item,
+                index.related(item, "company", "contact"),
+                index.related(item, "company", "deal"),
+            )
         out.append((_doc_id("hubspot", kind, item), text))
     return out
 

@@ -47,8 +47,9 @@ def parse_transcript(text: str) -> list[Turn]:
             start_s = 0.0
             for part in ts.split(":"):
                 start_s = start_s * 60 + int(part)
-        turns.append(Turn(speaker=m.group("speaker").strip(), text=m.group("text"),
-                          start_s=start_s))
+        turns.append(
+            Turn(speaker=m.group("speaker").strip(), text=m.group("text"), start_s=start_s)
+        )
     return turns
 
 
@@ -72,13 +73,13 @@ def chunk_for_kind(
     k = DocumentKind(str(kind))
     if k is DocumentKind.CONVERSATION:
         turns: Sequence[Turn] | None = kw.get("turns")
-        return chunk_conversation(doc_id, list(turns) if turns else parse_transcript(text),
-                                  counter)
+        return chunk_conversation(doc_id, list(turns) if turns else parse_transcript(text), counter)
     if k is DocumentKind.DOCUMENT:
         return chunk_document(doc_id, text, counter, title=kw.get("title"))
     if k is DocumentKind.CODE:
-        return chunk_code(doc_id, text, counter, language=kw.get("language"),
-                          path=kw.get("path") or doc_id)
+        return chunk_code(
+            doc_id, text, counter, language=kw.get("language"), path=kw.get("path") or doc_id
+        )
     return chunk_crm_entity(doc_id, text, counter)
 
 
@@ -113,15 +114,23 @@ def chunk_file(kind: DocumentKind | str, path: str | Path, counter: TokenCounter
     raw = p.read_text(encoding="utf-8", errors="replace")
     pairs: list[tuple[str, list[Chunk]]]
     if k is DocumentKind.CRM:
-        pairs = [(doc_id, chunk_crm_entity(doc_id, text, counter))
-                 for doc_id, text in render_records(json.loads(raw))]
+        pairs = [
+            (doc_id, chunk_crm_entity(doc_id, text, counter))
+            for doc_id, text in render_records(json.loads(raw))
+        ]
     elif k is DocumentKind.DOCUMENT and p.suffix.lower() in _HTML_SUFFIXES:
         pairs = [(str(p), chunk_document(str(p), html_to_text(raw), counter))]
     else:
         pairs = [(str(p), chunk_for_kind(k, str(p), raw, counter, path=str(p)))]
     return [
-        {"doc": doc, "ordinal": c.ordinal, "start": c.start, "end": c.end, "tokens": c.tokens,
-         "text": c.text}
+        {
+            "doc": doc,
+            "ordinal": c.ordinal,
+            "start": c.start,
+            "end": c.end,
+            "tokens": c.tokens,
+            "text": c.text,
+        }
         for doc, chunks in pairs
         for c in chunks
     ]

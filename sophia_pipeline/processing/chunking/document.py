@@ -86,9 +86,7 @@ def _content(text: str, span: tuple[int, int]) -> str:
     return text[span[0] : span[1]].rstrip("\r\n")
 
 
-def _find_headings(
-    text: str, lines: list[tuple[int, int]]
-) -> tuple[list[_Heading], set[int]]:
+def _find_headings(text: str, lines: list[tuple[int, int]]) -> tuple[list[_Heading], set[int]]:
     """Headings in document order, and the indexes of lines inside fenced code (which
     never hold headings, though a shell comment there looks like one)."""
     headings: list[_Heading] = []
@@ -354,10 +352,36 @@ def _block_spans(
 
 _BLOCK_TAGS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details",
-        "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header",
-        "hr", "html", "main", "nav", "ol", "p", "section", "summary", "table", "tbody",
-        "tfoot", "thead", "ul",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hr",
+        "html",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "tfoot",
+        "thead",
+        "ul",
     }
 )
 _SKIP_TAGS = frozenset(

@@ -93,9 +93,9 @@ class PhraseMatcher:
         """The end past an allowed suffix that closes the word, or -1."""
         for suffix in self._suffixes:
             stop = end + len(suffix)
-            if folded.startswith(suffix, end) and (stop == len(folded) or not _is_word(
-                folded[stop]
-            )):
+            if folded.startswith(suffix, end) and (
+                stop == len(folded) or not _is_word(folded[stop])
+            ):
                 return stop
         return -1
 
@@ -105,20 +105,70 @@ class PhraseMatcher:
 # Context cues that raise a mention's threat level, one point per group found.
 THREAT_CUES: dict[str, list[str]] = {
     "evaluating": [
-        "evaluating", "evaluate", "evaluation", "looking at", "comparing", "compare",
-        "considering", "consider", "trial", "pilot", "demo", "proof of concept", "poc",
-        "shortlist", "short list", "alternative", "versus", "vs", "rfp", "bake-off",
+        "evaluating",
+        "evaluate",
+        "evaluation",
+        "looking at",
+        "comparing",
+        "compare",
+        "considering",
+        "consider",
+        "trial",
+        "pilot",
+        "demo",
+        "proof of concept",
+        "poc",
+        "shortlist",
+        "short list",
+        "alternative",
+        "versus",
+        "vs",
+        "rfp",
+        "bake-off",
     ],
     "incumbent": [
-        "already using", "already use", "currently using", "currently use", "we use",
-        "we're using", "we are using", "we're on", "we are on", "existing", "incumbent",
-        "contract with", "under contract", "renewal", "renew", "locked in", "signed with",
-        "went with", "switched to", "standardized on",
+        "already using",
+        "already use",
+        "currently using",
+        "currently use",
+        "we use",
+        "we're using",
+        "we are using",
+        "we're on",
+        "we are on",
+        "existing",
+        "incumbent",
+        "contract with",
+        "under contract",
+        "renewal",
+        "renew",
+        "locked in",
+        "signed with",
+        "went with",
+        "switched to",
+        "standardized on",
     ],
     "pricing_or_switching": [
-        "price", "pricing", "priced", "cheaper", "cheap", "cost", "costs", "discount",
-        "quote", "budget", "switch", "switching", "move to", "moving to",
-        "migrate", "migrating", "migration", "replace", "replacing", "rip out",
+        "price",
+        "pricing",
+        "priced",
+        "cheaper",
+        "cheap",
+        "cost",
+        "costs",
+        "discount",
+        "quote",
+        "budget",
+        "switch",
+        "switching",
+        "move to",
+        "moving to",
+        "migrate",
+        "migrating",
+        "migration",
+        "replace",
+        "replacing",
+        "rip out",
     ],
 }
 NEGATIVE_SENTIMENT = -0.05
@@ -242,8 +292,10 @@ def _normalize(item: Any) -> tuple[_Key, tuple[int, int] | None]:
     if isinstance(item, Mapping) and "competitor" in item:
         span = (int(item["start"]), int(item["end"])) if "start" in item else None
         return (item.get("doc_id"), item["competitor"]), span
-    if isinstance(item, tuple) and len(item) in (3, 4) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in item[-2:]
+    if (
+        isinstance(item, tuple)
+        and len(item) in (3, 4)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in item[-2:])
     ):
         doc = item[0] if len(item) == 4 else None
         return (doc, item[-3]), (item[-2], item[-1])

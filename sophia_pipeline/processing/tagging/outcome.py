@@ -21,9 +21,7 @@ def normalize_stage(stage: Any) -> str:
     return _SEPARATORS.sub("", str(stage)).lower()
 
 
-def outcome_for_stage(
-    stage: Any, outcomes: Mapping[str, str] = DEAL_STAGE_OUTCOMES
-) -> str:
+def outcome_for_stage(stage: Any, outcomes: Mapping[str, str] = DEAL_STAGE_OUTCOMES) -> str:
     """The outcome category of a deal stage, ``"unknown"`` when there is no stage or the
     stage is not in ``outcomes`` (a custom pipeline's numeric stage id, say)."""
     key = normalize_stage(stage)

@@ -40,7 +40,7 @@ def sentiments(texts: Iterable[str]) -> list[float]:
 
 
 def label(score: float, threshold: float = 0.05) -> str:
-    """"positive" | "negative" | "neutral" by VADER's customary cut-offs."""
+    """ "positive" | "negative" | "neutral" by VADER's customary cut-offs."""
     if score >= threshold:
         return "positive"
     if score <= -threshold:

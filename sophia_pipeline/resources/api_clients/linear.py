@@ -90,7 +90,8 @@ def _error_codes(payload: Any) -> tuple[str, ...]:
 def linear_rate_limit_detector(response: httpx.Response) -> RateLimitSignal | None:
     """429, or a ``RATELIMITED`` GraphQL error under any status, is a rate limit."""
     limited = response.status_code == 429
-    if not limited and response.status_code in (200, 400):
+    # Cheap byte check first: this runs on every response, most of them large and fine.
+    if not limited and response.status_code in (200, 400) and b"RATELIMITED" in response.content:
         try:
             limited = "RATELIMITED" in _error_codes(response.json())
         except (ValueError, UnicodeDecodeError):

@@ -1,0 +1,240 @@
+"""Every source, described once: where its landing files are, how a record is parsed
+and identified, and how the newest records become documents.
+
+The Dagster assets for all seven sources are built from these specs, so a source's
+documents reach chunks, vectors and the warehouse through the same code as Gong's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from sophia_pipeline.processing.chunking import crm
+
+from . import apollo, costar, github, gong, hubspot, linear, slack
+from .documents import Document
+from .landing import Accepted, Rejected, day_files, parse_csv, parse_jsonl
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """The newest stored version of a record, as the documents stage reads it."""
+
+    entity: str
+    record: Any  # the source's pydantic model
+    payload: dict[str, Any]
+    day: date  # the partition (landing day) of this version
+
+
+Lookup = Callable[[], list[RawRecord]]  # every record's newest version, across partitions
+ToDocuments = Callable[[list[RawRecord], Lookup], list[tuple[Document, date]]]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    raw_asset: str
+    raw_table: str
+    folders: dict[str, str]  # entity -> folder under landing/<name>/
+    parse: Callable[[str, dict[str, Any]], BaseModel]
+    record_id: Callable[[str, Any], str]
+    to_documents: ToDocuments
+    file_pattern: str = "{date}.jsonl"
+    csv_columns: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def read_landing(
+        self, landing_dir: Path, start: date, end: date
+    ) -> tuple[list[Accepted[Any]], list[Rejected], int]:
+        """Accepted and rejected records of the window's landing files, and the number
+        of files read."""
+        accepted: list[Accepted[Any]] = []
+        rejected: list[Rejected] = []
+        files = 0
+        for entity, folder in self.folders.items():
+            for day, path in day_files(
+                landing_dir / self.name / folder, start, end, self.file_pattern
+            ):
+                files += 1
+                parse = lambda obj, e=entity: self.parse(e, obj)  # noqa: E731
+                if self.csv_columns:
+                    ok, bad = parse_csv(path, parse, self.csv_columns, entity, day)
+                else:
+                    ok, bad = parse_jsonl(path, parse, entity, day)
+                accepted.extend(ok)
+                rejected.extend(bad)
+        return accepted, rejected, files
+
+
+# --- per-source document builders --------------------------------------------------------
+
+
+def _one_each(normalize: Callable[[Any], Document]) -> ToDocuments:
+    def build(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
+        return [(normalize(r.record), r.day) for r in records]
+
+    return build
+
+
+def _with_text(doc: Document, text: str) -> Document:
+    return doc.model_copy(update={"text": text})
+
+
+def _hubspot_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
+    """CRM entities rendered with their relations: a deal with its company, contacts and
+    stage history; a company with its contacts and deals; a contact with company and
+    deals. Relations resolve against every record's newest version."""
+    everything = lookup()
+    by_key = {(r.entity, r.record.id): r.payload for r in everything}
+
+    def related(payload: dict[str, Any], kind: str, entity: str) -> list[dict[str, Any]]:
+        results = ((payload.get("associations") or {}).get(kind) or {}).get("results") or []
+        return [by_key[(entity, a["id"])] for a in results if (entity, a["id"]) in by_key]
+
+    out = []
+    for r in records:
+        doc = hubspot.normalize(r.record)
+        p = r.payload
+        if r.entity == hubspot.DEAL:
+            companies = related(p, "companies", hubspot.COMPANY)
+            text = crm.render_deal(
+                p, companies[0] if companies else None, related(p, "contacts", hubspot.CONTACT)
+            )
+        elif r.entity == hubspot.COMPANY:
+            text = crm.render_company(
+                p, related(p, "contacts", hubspot.CONTACT), related(p, "deals", hubspot.DEAL)
+            )
+        else:
+            companies = related(p, "companies", hubspot.COMPANY)
+            text = crm.render_contact(
+                p, companies[0] if companies else None, related(p, "deals", hubspot.DEAL)
+            )
+        out.append((_with_text(doc, text), r.day))
+    return out
+
+
+def _apollo_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
+    return [
+        (_with_text(apollo.normalize(r.record), crm.render_apollo_person(r.payload)), r.day)
+        for r in records
+    ]
+
+
+def _slack_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
+    """One document per thread the window touched, built from all of that thread's
+    messages (a reply landing days later rebuilds the whole thread); the thread lives in
+    the partition of its newest message."""
+    touched = {r.record.event.thread_key for r in records}
+    messages = [r for r in lookup() if r.record.event.thread_key in touched]
+    newest: dict[str, date] = {}
+    for r in messages:
+        key = r.record.event.thread_key
+        newest[key] = max(newest.get(key, r.day), r.day)
+    docs = slack.group_threads(r.record for r in messages)
+    return [(d, newest[d.source_id]) for d in docs]
+
+
+def _github_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
+    """Events in time order: a file touched by several pushes keeps its latest state."""
+    latest: dict[str, tuple[Document, date]] = {}
+    for r in sorted(records, key=lambda r: (r.record.created_at, r.record.id)):
+        for doc in github.normalize(r.record):
+            latest[doc.doc_id] = (doc, r.day)
+    return list(latest.values())
+
+
+SPECS: dict[str, SourceSpec] = {
+    s.name: s
+    for s in [
+        SourceSpec(
+            name="gong",
+            raw_asset="raw_gong_calls",
+            raw_table="raw.gong_calls",
+            folders={gong.ENTITY: "calls"},
+            parse=lambda e, o: gong.GongCall.model_validate(o),
+            record_id=lambda e, r: r.call_id,
+            to_documents=_one_each(gong.normalize),
+            description="Gong call records (daily partitions by call date)",
+        ),
+        SourceSpec(
+            name="hubspot",
+            raw_asset="raw_hubspot_objects",
+            raw_table="raw.hubspot_objects",
+            folders=dict(hubspot.FOLDERS),
+            parse=hubspot.parse,
+            record_id=lambda e, r: f"{e}:{r.id}",
+            to_documents=_hubspot_documents,
+            description="HubSpot companies, contacts and deals (by last-modified day)",
+        ),
+        SourceSpec(
+            name="slack",
+            raw_asset="raw_slack_messages",
+            raw_table="raw.slack_messages",
+            folders={"message": "messages"},
+            parse=lambda e, o: slack.parse(o),
+            record_id=lambda e, r: r.event_id,
+            to_documents=_slack_documents,
+            description="Slack Events API message envelopes (by message day)",
+        ),
+        SourceSpec(
+            name="linear",
+            raw_asset="raw_linear_issues",
+            raw_table="raw.linear_issues",
+            folders={linear.ENTITY: "issues"},
+            parse=lambda e, o: linear.parse(o),
+            record_id=lambda e, r: r.id,
+            to_documents=_one_each(linear.normalize),
+            description="Linear issues (by updatedAt day)",
+        ),
+        SourceSpec(
+            name="github",
+            raw_asset="raw_github_events",
+            raw_table="raw.github_events",
+            folders={github.ENTITY: "events"},
+            parse=lambda e, o: github.parse(o),
+            record_id=lambda e, r: str(r.id),
+            to_documents=_github_documents,
+            description="GitHub events (by created_at day), de-duplicated by event id",
+        ),
+        SourceSpec(
+            name="costar",
+            raw_asset="raw_costar_properties",
+            raw_table="raw.costar_properties",
+            folders={"property": "batches"},
+            parse=lambda e, o: costar.CoStarProperty.model_validate(o),
+            record_id=lambda e, r: r.property_id,
+            to_documents=_one_each(costar.normalize),
+            file_pattern="costar_{date}.csv",
+            csv_columns=list(costar.COLUMNS),
+            description="CoStar property batch files (by batch day)",
+        ),
+        SourceSpec(
+            name="apollo",
+            raw_asset="raw_apollo_contacts",
+            raw_table="raw.apollo_contacts",
+            folders={"contact": "contacts"},
+            parse=lambda e, o: apollo.parse(o),
+            record_id=lambda e, r: r.id,
+            to_documents=_apollo_documents,
+            description="Apollo.io people (by updated_at day)",
+        ),
+    ]
+}
+
+
+def raw_records(spec: SourceSpec, rows: list[dict[str, Any]]) -> list[RawRecord]:
+    """Stored raw rows (entity, payload, partition_date) back into parsed records."""
+    out = []
+    for row in rows:
+        payload = json.loads(row["payload"])
+        day = row["partition_date"]
+        day = day.date() if hasattr(day, "date") and not isinstance(day, date) else day
+        out.append(RawRecord(row["entity"], spec.parse(row["entity"], payload), payload, day))
+    return out

@@ -1,0 +1,232 @@
+"""SIGKILL the real receiver (uvicorn subprocess) mid-stream: no acknowledged event is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import types
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sophia_pipeline.webhooks.landing import LandingStore
+from sophia_pipeline.webhooks.server import main as server_main
+from sophia_pipeline_tests.webhooks.payloads import (
+    GITHUB_SECRET,
+    SLACK_SECRET,
+    encode,
+    github_headers,
+    github_issues,
+    slack_headers,
+    slack_message_event,
+)
+
+pytestmark = pytest.mark.slow
+
+EVENTS = 4000
+KILL_AFTER_ACKS = 1500
+CONCURRENCY = 16
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_receiver(root: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, SLACK_SIGNING_SECRET=SLACK_SECRET, GITHUB_WEBHOOK_SECRET=GITHUB_SECRET)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sophia_pipeline.webhooks.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--root",
+                str(root),
+                "--log-level",
+                "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"receiver exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"receiver not ready in 30 s:\n{log_path.read_text()}")
+
+
+def _request(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+    if i % 2:
+        event_id = f"Ev{i:08d}"
+        body = encode(slack_message_event(event_id, text=f"message {i}"))
+        return "slack", event_id, body, slack_headers(body)
+    delivery = f"00000000-0000-4000-8000-{i:012d}"
+    body = encode(github_issues("opened"))
+    return "github", delivery, body, github_headers(body, "issues", delivery=delivery)
+
+
+async def _send(
+    port: int, indices: list[int], kill: subprocess.Popen[bytes] | None
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]], int]:
+    """Returns (acknowledged, duplicates, failures); SIGKILLs ``kill`` mid-stream."""
+    acked: set[tuple[str, str]] = set()
+    dups: set[tuple[str, str]] = set()
+    failures = 0
+    todo = list(reversed(indices))
+    killed = asyncio.Event()
+    # One single-connection client per worker: httpcore's shared pool rescans every
+    # connection per request and would make the client, not the receiver, the bottleneck.
+    limits = httpx.Limits(max_connections=1)
+    base = f"http://127.0.0.1:{port}"
+    clients = [
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=10, verify=False)
+        for _ in range(CONCURRENCY)
+    ]
+    try:
+
+        async def worker(c: httpx.AsyncClient) -> None:
+            nonlocal failures
+            while todo and not killed.is_set():
+                source, event_id, body, headers = _request(todo.pop())
+                try:
+                    r = await c.post(f"/webhooks/{source}", content=body, headers=headers)
+                except httpx.TransportError:
+                    failures += 1
+                    continue
+                if 200 <= r.status_code < 300:
+                    (dups if r.json()["duplicate"] else acked).add((source, event_id))
+                    if kill is not None and len(acked) >= KILL_AFTER_ACKS and not killed.is_set():
+                        kill.send_signal(signal.SIGKILL)  # other workers have requests in flight
+                        killed.set()
+                else:
+                    failures += 1
+
+        await asyncio.gather(*(worker(c) for c in clients))
+    finally:
+        for c in clients:
+            await c.aclose()
+    return acked, dups, failures
+
+
+def _landed(root: Path) -> Counter[tuple[str, str]]:
+    reader = LandingStore(root)
+    counts: Counter[tuple[str, str]] = Counter()
+    for source in ("slack", "github"):
+        cursor = None
+        while True:
+            events, cursor = reader.read_after(source, cursor, 1000)
+            if not events:
+                break
+            counts.update((source, e.id) for e in events)
+    return counts
+
+
+@pytest.fixture
+def fast_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpcore asks sniffio for the running event loop several times per request; with
+    sniffio absent (it is no longer an httpx/anyio dependency) every ask is a failed
+    import walking sys.path, ~10x the cost of the request itself. Answer it directly."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType("sniffio")
+        shim.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "sniffio", shim)
+
+
+@pytest.mark.usefixtures("fast_httpx")
+def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
+    root = tmp_path / "land"
+    log_path = tmp_path / "receiver.log"
+    port = _free_port()
+    proc = _start_receiver(root, port, log_path)
+    try:
+        _wait_ready(proc, port, log_path)
+        acked, _, _ = asyncio.run(_send(port, list(range(EVENTS)), kill=proc))
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert KILL_AFTER_ACKS <= len(acked) < EVENTS
+
+    landed = _landed(root)  # tolerates whatever tail the kill left
+    assert acked <= set(landed), f"acknowledged but not landed: {sorted(acked - set(landed))[:5]}"
+    assert max(landed.values()) == 1
+    reader = LandingStore(root)
+    cursors = {s: reader.read_after(s, None, 100)[1] for s in ("slack", "github")}
+
+    # Also leave a torn line behind, as a kill in the middle of write() would.
+    last_segment = sorted((root / "slack").glob("segment-*.jsonl"))[-1]
+    with open(last_segment, "ab") as f:
+        f.write(b'{"id":"Ev-torn","source":"sla')
+
+    port2 = _free_port()
+    proc2 = _start_receiver(root, port2, log_path)
+    try:
+        _wait_ready(proc2, port2, log_path)
+        # Resend everything, as senders retry whatever they did not see acknowledged.
+        acked2, dups2, failures2 = asyncio.run(_send(port2, list(range(EVENTS)), kill=None))
+        metrics = httpx.get(f"http://127.0.0.1:{port2}/metrics").text
+    finally:
+        proc2.send_signal(signal.SIGTERM)
+        proc2.wait(timeout=30)
+    # uvicorn re-raises the SIGTERM it handled once shutdown completed.
+    assert proc2.returncode in (0, -signal.SIGTERM), log_path.read_text()
+    assert failures2 == 0
+    assert dups2 == set(landed)  # dedup survived the crash and the restart
+    assert acked2 == {_request(i)[:2] for i in range(EVENTS)} - set(landed)
+    final = _landed(root)
+    assert len(final) == EVENTS and max(final.values()) == 1
+    dedup_hits = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("sophia_webhook_dedup_hits_total{")
+    )
+    assert dedup_hits == len(landed)
+    # Cursors taken before the crash still resume exactly where they were.
+    for source, cursor in cursors.items():
+        assert reader.count_after(source, cursor) == sum(1 for s, _ in final if s == source) - 100
+
+
+def test_second_receiver_on_the_same_folder_refuses_to_start(tmp_path: Path) -> None:
+    root = tmp_path / "land"
+    with LandingStore(root) as holder:
+        holder.append("slack", "Ev0", "message", {}, {})
+        log_path = tmp_path / "second.log"
+        proc = _start_receiver(root, _free_port(), log_path)
+        assert proc.wait(timeout=30) == 3
+    assert "another process is already writing" in log_path.read_text()
+
+
+def test_cli_entry_refuses_without_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "g")
+    assert server_main(["--root", str(tmp_path), "--port", str(_free_port())]) == 2
+    assert "SLACK_SIGNING_SECRET is not set" in capsys.readouterr().err
