@@ -19,7 +19,9 @@ from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
 from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.sources.registry import SPECS
 
 PROD_REQUIRED = (
     "SNOWFLAKE_ACCOUNT",
@@ -46,11 +48,17 @@ def require_env(names: tuple[str, ...], environ: dict[str, str] | None = None) -
         )
 
 
+def landing_readers(settings: Settings) -> dict[str, object]:
+    reader = LandingFilesReader(landing_dir=str(settings.landing_dir))
+    return {f"{name}_source": reader for name in SPECS}
+
+
 def local_resources(settings: Settings) -> dict[str, object]:
     redis_url = (
         dg.EnvVar("REDIS_URL") if os.environ.get("REDIS_URL") else "redis://127.0.0.1:6379/0"
     )
     return {
+        **landing_readers(settings),
         "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
         "vector_store": LanceDBVectorStore(uri=str(settings.lancedb_dir)),
         "cache": CacheResource(redis_url=redis_url),
@@ -58,7 +66,7 @@ def local_resources(settings: Settings) -> dict[str, object]:
     }
 
 
-def prod_resources() -> dict[str, object]:
+def prod_resources(settings: Settings) -> dict[str, object]:
     require_env(PROD_REQUIRED)
     snowflake = SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
@@ -70,6 +78,9 @@ def prod_resources() -> dict[str, object]:
         paramstyle="qmark",
     )
     return {
+        # Until a source's production reader is configured it reads landing files (dropped
+        # into the data dir by another system), which is also what CoStar batches are.
+        **landing_readers(settings),
         "warehouse": SnowflakeWarehouse(snowflake=snowflake),
         "vector_store": PineconeVectorStore(
             api_key=dg.EnvVar("PINECONE_API_KEY"), index_host=dg.EnvVar("PINECONE_INDEX_HOST")
@@ -81,7 +92,7 @@ def prod_resources() -> dict[str, object]:
 
 def resources_for(settings: Settings) -> dict[str, object]:
     if settings.profile is Profile.PROD:
-        return prod_resources()
+        return prod_resources(settings)
     return local_resources(settings)
 
 

@@ -408,3 +408,19 @@ def write_manifest(wh: Warehouse, chunks: pd.DataFrame, model_id: str) -> int:
         }
     )
     return wh.replace_where("ops.vector_manifest", df, "1 = 1")
+
+
+# --- webhook cursors --------------------------------------------------------------------
+
+
+def commit_webhook_cursor(wh: Warehouse, source: str, cursor: str, run_id: str) -> None:
+    """Records that the source's landed events up to ``cursor`` are in the raw layer."""
+    df = pd.DataFrame(
+        [{"source": source, "cursor": cursor, "run_id": run_id, "committed_at": now_utc()}]
+    )
+    wh.replace_where("ops.webhook_cursors", df, "source = ?", [source])
+
+
+def webhook_cursors(wh: Warehouse) -> dict[str, str]:
+    df = wh.query("SELECT source, cursor FROM ops.webhook_cursors")
+    return dict(zip(df["source"], df["cursor"], strict=True))

@@ -10,16 +10,22 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.resources import tables
+from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
+from sophia_pipeline.webhooks.batches import WebhookBatch, webhook_records
 
 from .windows import window_label, window_of
 
 
+def reader_key(source: str) -> str:
+    return f"{source}_source"
+
+
 def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinition]:
     wh_kind = warehouse_kind(settings)
-    landing = settings.landing_dir
+    webhook_root = settings.webhook_landing_dir
 
     @dg.asset(
         name=spec.raw_asset,
@@ -31,18 +37,32 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         owners=OWNERS,
         tags={"source": spec.name},
         automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),
+        required_resource_keys={"warehouse", reader_key(spec.name)},
         description=(
-            f"{spec.description}, from the landing files of the partition's days, stored "
+            f"{spec.description}, read through the `{reader_key(spec.name)}` resource "
+            "(landing files locally, the API or Airbyte in production) for the partition's "
+            "days, stored "
             f"append-only in {spec.raw_table.upper()}: a record version is added once per "
             "distinct content, so a re-run adds nothing. Malformed records go to "
             "OPS.DEAD_LETTERS with the reason, file and line, and never stop the partition."
         ),
     )
-    def raw_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def raw_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = window_of(context)
-        accepted, rejected, files = spec.read_landing(landing, start, end)
+        warehouse: Warehouse = context.resources.warehouse
+        reader: SourceReader = getattr(context.resources, reader_key(spec.name))
+        accepted, rejected, files = reader.read(spec, start, end, context.log)
+        batch = WebhookBatch.from_tags(context.run.tags, spec.name)
+        if batch is not None:
+            # A run requested by the webhook sensor: the batch's landed events too.
+            hooked, bad_hooks = webhook_records(spec, webhook_root, batch)
+            accepted += hooked
+            rejected += bad_hooks
+            context.log.info(f"webhook batch {batch.run_key}: {len(hooked)} events")
         new, known = tables.append_raw(warehouse, spec.raw_table, accepted, spec.record_id)
         dead = tables.record_dead_letters(warehouse, spec.name, spec.raw_asset, rejected, start)
+        if batch is not None:
+            tables.commit_webhook_cursor(warehouse, spec.name, batch.to_cursor, context.run_id)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
         context.log.info(
