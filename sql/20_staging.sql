@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS staging.chunks (
     tokens INTEGER NOT NULL,
     label VARCHAR,
     content_hash VARCHAR NOT NULL,
-    chunker_version VARCHAR NOT NULL,
+    chunker_version VARCHAR NOT NULL,   -- of the strategy that cut it
+    sentiment FLOAT,                    -- VADER compound of the text, [-1, 1]
     partition_date DATE NOT NULL
 )
 CLUSTER BY (source, partition_date);

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sophia_pipeline.sources.documents import DocumentKind, Turn
 
-from .chunking.base import Chunk, TokenCounterLike
+from .chunking.base import CHUNKER_VERSIONS, Chunk, TokenCounterLike
 from .chunking.conversation import chunk_conversation
+from .tagging.sentiment import sentiment
 
 
 def chunk_row(row: Mapping[str, Any], counter: TokenCounterLike) -> list[Chunk]:
@@ -23,15 +25,22 @@ def chunk_row(row: Mapping[str, Any], counter: TokenCounterLike) -> list[Chunk]:
     return chunk_for_kind(kind, row["doc_id"], row["text"] or "", counter, title=row["title"])
 
 
-def chunk_rows(
-    rows: Iterable[Mapping[str, Any]], counter: TokenCounterLike
-) -> list[tuple[Chunk, date]]:
+@dataclass(frozen=True)
+class PlacedChunk:
+    chunk: Chunk
+    day: date  # the document's partition
+    chunker_version: str  # of the strategy that cut it
+    sentiment: float  # VADER compound of the chunk's text, [-1, 1]
+
+
+def chunk_rows(rows: Iterable[Mapping[str, Any]], counter: TokenCounterLike) -> list[PlacedChunk]:
     """Every live document's chunks, each with its document's partition date; a deleted
     (tombstoned) document has none, so its vectors leave the index."""
-    out: list[tuple[Chunk, date]] = []
+    out: list[PlacedChunk] = []
     for row in rows:
         if row["deleted"]:
             continue
-        day = row["partition_date"]
-        out.extend((c, day) for c in chunk_row(row, counter))
+        version = CHUNKER_VERSIONS[DocumentKind(row["kind"]).value]
+        for c in chunk_row(row, counter):
+            out.append(PlacedChunk(c, row["partition_date"], version, sentiment(c.text)))
     return out

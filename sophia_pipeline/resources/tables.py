@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sophia_pipeline.processing.chunking.base import CHUNKER_VERSION, Chunk
+from sophia_pipeline.processing.documents_to_chunks import PlacedChunk
 from sophia_pipeline.processing.vectors import from_bytes, to_bytes
 from sophia_pipeline.sources.documents import Document
 from sophia_pipeline.sources.landing import Accepted, Rejected
@@ -242,25 +242,26 @@ def read_documents(wh: Warehouse, source: str, start: date, end: date) -> pd.Dat
 
 
 def write_chunks(
-    wh: Warehouse, source: str, chunks: list[tuple[Chunk, date]], start: date, end: date
+    wh: Warehouse, source: str, chunks: list[PlacedChunk], start: date, end: date
 ) -> int:
     df = pd.DataFrame(
         [
             {
-                "chunk_id": c.chunk_id,
-                "doc_id": c.doc_id,
+                "chunk_id": p.chunk.chunk_id,
+                "doc_id": p.chunk.doc_id,
                 "source": source,
-                "ordinal": c.ordinal,
-                "text": c.text,
-                "start_char": c.start,
-                "end_char": c.end,
-                "tokens": c.tokens,
-                "label": c.label,
-                "content_hash": c.content_hash,
-                "chunker_version": CHUNKER_VERSION,
-                "partition_date": day,
+                "ordinal": p.chunk.ordinal,
+                "text": p.chunk.text,
+                "start_char": p.chunk.start,
+                "end_char": p.chunk.end,
+                "tokens": p.chunk.tokens,
+                "label": p.chunk.label,
+                "content_hash": p.chunk.content_hash,
+                "chunker_version": p.chunker_version,
+                "sentiment": p.sentiment,
+                "partition_date": p.day,
             }
-            for c, day in chunks
+            for p in chunks
         ]
     )
     # Chunks of the window's documents are replaced wherever they were (a document that
@@ -281,6 +282,39 @@ def read_chunks(wh: Warehouse, start: date, end: date, source: str | None = None
         where += " AND source = ?"
         params.append(source)  # type: ignore[arg-type]
     return wh.query(f"SELECT * FROM staging.chunks WHERE {where} ORDER BY chunk_id", params)
+
+
+def replace_for_window_docs(
+    wh: Warehouse, table: str, df: pd.DataFrame, start: date, end: date
+) -> int:
+    """Replaces a per-document table's rows for the window: rows in the window's
+    partitions, and rows of documents now in the window that sat in another partition."""
+    return wh.replace_where(
+        table,
+        df,
+        "(partition_date >= ? AND partition_date < ?) OR doc_id IN ("
+        "SELECT doc_id FROM staging.documents WHERE partition_date >= ? AND partition_date < ?)",
+        [start, end, start, end],
+    )
+
+
+def read_documents_all_sources(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    return wh.query(
+        "SELECT * FROM staging.documents WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY doc_id",
+        [start, end],
+    )
+
+
+def live_deals(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    """HubSpot deal id -> its attributes (dealstage, amount, ...), newest version."""
+    df = wh.query(
+        "SELECT source_id, attributes FROM staging.documents "
+        "WHERE source = 'hubspot' AND entity_type = 'deal' AND NOT deleted"
+    )
+    return {
+        sid: json.loads(a or "{}") for sid, a in zip(df["source_id"], df["attributes"], strict=True)
+    }
 
 
 # --- embedding cache -------------------------------------------------------------------

@@ -93,7 +93,7 @@ PERSON: dict[str, Any] = {
 def test_deal_rendering_holds_its_relations() -> None:
     text = render_deal(DEAL, COMPANY, [CONTACT])
     assert text == (
-        "Deal: Acme renewal (HubSpot deal 42)\n"
+        "Deal: Acme renewal (deal 42)\n"
         "Company: Acme Corp (acme.com), Software, 250 employees, Austin, US\n"
         "Stage: Contract sent (contractsent; outcome: negotiation)\n"
         "Amount: 48,000 USD\n"
@@ -110,14 +110,14 @@ def test_deal_rendering_holds_its_relations() -> None:
 
 def test_company_contact_and_person_renderings() -> None:
     company = render_company(COMPANY, [CONTACT], [DEAL])
-    assert company.startswith("Company: Acme Corp (HubSpot company 7)\n")
+    assert company.startswith("Company: Acme Corp (company 7)\n")
     assert (
         "- Acme renewal, Contract sent (contractsent; outcome: negotiation), 48,000 USD, "
         "closes 2024-05-01" in company
     )
     contact = render_contact(CONTACT, COMPANY)
     assert contact.splitlines()[:3] == [
-        "Contact: Jane Doe (HubSpot contact 9)",
+        "Contact: Jane Doe (contact 9)",
         "Title: VP Sales",
         "Email: jane@acme.com",
     ]
@@ -159,7 +159,7 @@ def test_fitting_entity_is_one_chunk(counter: TokenCounterLike) -> None:
     chunks = chunk_crm_entity("hubspot:deal:42", text, counter)
     assert len(chunks) == 1
     assert chunks[0].text == text.strip()
-    assert chunks[0].label == "Deal: Acme renewal (HubSpot deal 42)"
+    assert chunks[0].label == "Deal: Acme renewal (deal 42)"
     assert_chunk_contract(chunks, text, counter)
 
 
@@ -182,7 +182,7 @@ def test_oversized_entity_repeats_its_header(counter: TokenCounterLike) -> None:
     assert len(chunks) > 3
     assert_chunk_contract(chunks, text, counter)
     for c in chunks:
-        assert c.text.startswith("Deal: Acme renewal (HubSpot deal 42)")
+        assert c.text.startswith("Deal: Acme renewal (deal 42)")
     # Whole lines: each contact sits in exactly one chunk.
     for i in range(60):
         assert sum(f"Person{i} Example" in c.text for c in chunks) == 1
@@ -287,3 +287,19 @@ def test_chunk_for_kind_and_documents(counter: TokenCounterLike) -> None:
         occurred_at="2024-01-01T00:00:00Z",
     )
     assert [c.text for c in chunk_doc(doc, counter)] == ["ENG-1 Login fails > Steps: Click."]
+
+
+def test_renderings_do_not_name_hubspot_itself() -> None:
+    # Regression: "(HubSpot deal 42)" in every rendering read as a mention of the
+    # competitor HubSpot, 214 false mentions on the sample set.
+    from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
+
+    deal = {"id": "42", "properties": {"dealname": "Acme renewal", "dealstage": "closedwon"}}
+    company = {"id": "7", "properties": {"name": "Acme Corp"}}
+    contact = {"id": "9", "properties": {"firstname": "Jane", "lastname": "Doe"}}
+    texts = [
+        render_deal(deal, company, [contact]),
+        render_company(company, [contact], [deal]),
+        render_contact(contact, company, [deal]),
+    ]
+    assert all(CompetitorMatcher().find(t) == [] for t in texts)

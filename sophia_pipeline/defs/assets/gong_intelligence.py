@@ -1,44 +1,132 @@
-"""GONG_INTELLIGENCE.CALL_TRANSCRIPTS: one row per call."""
+"""Tagged warehouse tables: COMPETITIVE_INTELLIGENCE.COMPETITOR_MENTIONS (every source)
+and GONG_INTELLIGENCE.CALL_TRANSCRIPTS (one row per call)."""
 
 import dagster as dg
+import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.processing.tag_documents import document_mentions
+from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
+from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
 from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.sources.registry import SPECS
 
 from .windows import window_label, window_of
 
+MENTIONS_KEY = dg.AssetKey(["competitive_intelligence", "competitor_mentions"])
+TRANSCRIPTS_KEY = dg.AssetKey(["gong_intelligence", "call_transcripts"])
+
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    wh_kind = warehouse_kind(settings)
+
     @dg.asset(
-        key=["gong_intelligence", "call_transcripts"],
-        deps=["gong_documents", "gong_chunks"],
+        key=MENTIONS_KEY,
+        deps=[f"{s}_chunks" for s in SPECS],
         group_name="warehouse",
         partitions_def=daily_partitions,
         backfill_policy=SINGLE_RUN,
         retry_policy=IO_RETRY,
-        kinds={warehouse_kind(settings), "table"},
+        kinds={wh_kind, "table"},
+        owners=OWNERS,
+        automation_condition=dg.AutomationCondition.eager(),
+        check_specs=[dg.AssetCheckSpec("mentions_point_into_chunks", asset=MENTIONS_KEY)],
+    )
+    def competitor_mentions(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+        """One row per competitor mention in the window's documents of every source:
+        canonical competitor (aliases, possessives and word boundaries handled), the
+        alias matched, its context window, the window's VADER sentiment and a 1-5 threat
+        level (1 + one point each for an evaluation cue, an incumbency cue, a pricing or
+        switching cue, and negative sentiment), with the chunk that holds it."""
+        start, end = window_of(context)
+        docs = tables.read_documents_all_sources(warehouse, start, end)
+        chunks = warehouse.query(
+            "SELECT chunk_id, doc_id, start_char, end_char FROM staging.chunks "
+            "WHERE doc_id IN (SELECT doc_id FROM staging.documents "
+            "WHERE partition_date >= ? AND partition_date < ?)",
+            [start, end],
+        )
+        chunks_of: dict[str, list[dict]] = {}
+        for c in chunks.to_dict("records"):
+            chunks_of.setdefault(c["doc_id"], []).append(c)
+        matcher = CompetitorMatcher()
+        rows = [
+            m
+            for d in docs.to_dict("records")
+            for m in document_mentions(d, chunks_of.get(d["doc_id"], []), matcher)
+        ]
+        written = tables.replace_for_window_docs(
+            warehouse,
+            "competitive_intelligence.competitor_mentions",
+            pd.DataFrame(rows),
+            start,
+            end,
+        )
+        per = pd.Series([r["competitor"] for r in rows]).value_counts().to_dict() if rows else {}
+        yield dg.MaterializeResult(
+            metadata={
+                "mentions": written,
+                "documents_scanned": len(docs),
+                "by_competitor": dg.MetadataValue.json({k: int(v) for k, v in per.items()}),
+                "window": window_label(context),
+            }
+        )
+        orphans = sum(1 for r in rows if r["chunk_id"].endswith("#?"))
+        yield dg.AssetCheckResult(
+            check_name="mentions_point_into_chunks",
+            passed=orphans == 0,
+            metadata={"mentions_outside_any_chunk": orphans},
+        )
+
+    @dg.asset(
+        key=TRANSCRIPTS_KEY,
+        deps=["gong_documents", "gong_chunks", MENTIONS_KEY, "hubspot_documents"],
+        group_name="warehouse",
+        partitions_def=daily_partitions,
+        backfill_policy=SINGLE_RUN,
+        retry_policy=IO_RETRY,
+        kinds={wh_kind, "table"},
         owners=OWNERS,
         automation_condition=dg.AutomationCondition.eager(),
         check_specs=[
-            dg.AssetCheckSpec("one_row_per_call", asset=["gong_intelligence", "call_transcripts"])
+            dg.AssetCheckSpec("one_row_per_call", asset=TRANSCRIPTS_KEY),
+            dg.AssetCheckSpec("tags_complete", asset=TRANSCRIPTS_KEY),
         ],
     )
     def call_transcripts(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         """One row per Gong call (call date = partition): participants, transcript,
-        number of chunks. The window's rows are replaced, so re-runs never duplicate."""
+        number of chunks, sentiment_score (token-weighted mean of the chunks' VADER
+        scores, in [-1, 1]), competitive_mentions, talking_points_used (said by reps) and
+        outcome_category (from the linked HubSpot deal's stage; "unknown" without one).
+        The window's rows are replaced, so re-runs never duplicate."""
         start, end = window_of(context)
         docs = tables.read_documents(warehouse, "gong", start, end)
         chunks = tables.read_chunks(warehouse, start, end, source="gong")
-        df = transcript_rows(docs, chunks)
+        mentions = warehouse.query(
+            "SELECT * FROM competitive_intelligence.competitor_mentions "
+            "WHERE source = 'gong' AND partition_date >= ? AND partition_date < ?",
+            [start, end],
+        )
+        df = transcript_rows(
+            docs, chunks, mentions, tables.live_deals(warehouse), TalkingPointMatcher()
+        )
         written = warehouse.replace_window(
             "gong_intelligence.call_transcripts", df, "call_date", start, end
         )
-        yield dg.MaterializeResult(metadata={"calls": written, "window": window_label(context)})
+        outcomes = df["outcome_category"].value_counts().to_dict() if len(df) else {}
+        yield dg.MaterializeResult(
+            metadata={
+                "calls": written,
+                "mean_sentiment": float(df["sentiment_score"].mean()) if len(df) else 0.0,
+                "outcomes": dg.MetadataValue.json({k: int(v) for k, v in outcomes.items()}),
+                "window": window_label(context),
+            }
+        )
         dupes = warehouse.query(
             "SELECT COUNT(*) - COUNT(DISTINCT call_id) AS n FROM gong_intelligence.call_transcripts"
         )["n"].iloc[0]
@@ -47,8 +135,16 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             passed=int(dupes) == 0,
             metadata={"duplicates": int(dupes)},
         )
+        untagged = (
+            int(df["sentiment_score"].isna().sum() + df["outcome_category"].isna().sum())
+            if len(df)
+            else 0
+        )
+        yield dg.AssetCheckResult(
+            check_name="tags_complete", passed=untagged == 0, metadata={"untagged_fields": untagged}
+        )
 
-    return [call_transcripts]
+    return [competitor_mentions, call_transcripts]
 
 
 @dg.definitions

@@ -56,9 +56,9 @@ def chunk_and_embed_assets(
         rows = docs.to_dict("records")
         chunks = chunk_rows(rows, c)
         written = tables.write_chunks(warehouse, source, chunks, start, end)
-        tokens = np.array([ch.tokens for ch, _ in chunks] or [0])
+        tokens = np.array([p.chunk.tokens for p in chunks] or [0])
         live = {r["doc_id"] for r in rows if not r["deleted"]}
-        chunked = {ch.doc_id for ch, _ in chunks}
+        chunked = {p.chunk.doc_id for p in chunks}
         yield dg.MaterializeResult(
             metadata={
                 "documents": len(rows),

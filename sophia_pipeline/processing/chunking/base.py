@@ -15,9 +15,10 @@ class TokenCounterLike(Protocol):
     def count(self, text: str) -> int: ...
 
 
-# Bumped whenever any chunker's output for the same input changes: the manifest keys on it
-# so that a change re-embeds exactly the affected documents.
-CHUNKER_VERSION = "1"
+# One version per strategy, bumped whenever that strategy's output for the same input
+# changes: the vector manifest keys on it, so a change rewrites exactly the documents of
+# that kind (and the content-hash cache re-embeds only chunks whose text changed).
+CHUNKER_VERSIONS: dict[str, str] = {"conversation": "1", "document": "1", "code": "1", "crm": "1"}
 
 
 @dataclass(frozen=True)

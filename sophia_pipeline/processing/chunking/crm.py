@@ -257,7 +257,7 @@ def render_deal(
     name = _prop(deal, "dealname") or f"deal {deal_id}"
     changes = stage_history(deal) if history is None else list(history)
     return _lines(
-        f"Deal: {name}" + (f" (HubSpot deal {deal_id})" if deal_id is not None else ""),
+        f"Deal: {name}" + (f" (deal {deal_id})" if deal_id is not None else ""),
         [
             ("Company", summarize_company(company)),
             ("Stage", stage_label(_prop(deal, "dealstage"))),
@@ -280,7 +280,7 @@ def render_company(company: Any, contacts: Sequence[Any] = (), deals: Sequence[A
     company_id = _get(company, "id")
     name = _prop(company, "name") or _prop(company, "domain") or f"company {company_id}"
     return _lines(
-        f"Company: {name}" + (f" (HubSpot company {company_id})" if company_id else ""),
+        f"Company: {name}" + (f" (company {company_id})" if company_id else ""),
         [
             ("Domain", _prop(company, "domain")),
             ("Industry", _prop(company, "industry")),
@@ -303,7 +303,7 @@ def render_contact(contact: Any, company: Any = None, deals: Sequence[Any] = ())
     contact_id = _get(contact, "id")
     name = person_name(contact) or _prop(contact, "email") or f"contact {contact_id}"
     return _lines(
-        f"Contact: {name}" + (f" (HubSpot contact {contact_id})" if contact_id else ""),
+        f"Contact: {name}" + (f" (contact {contact_id})" if contact_id else ""),
         [
             ("Title", _prop(contact, "jobtitle")),
             ("Email", _prop(contact, "email")),
