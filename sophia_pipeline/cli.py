@@ -112,6 +112,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chunk(args: argparse.Namespace) -> int:
+    from sophia_pipeline.processing.chunking.dispatch import chunk_file
+    from sophia_pipeline.processing.tokens import default_counter
+
+    counter = default_counter()
+    for path in args.paths:
+        if not Path(path).is_file():
+            print(f"not a file: {path}", file=sys.stderr)
+            return 2
+        for row in chunk_file(args.kind, path, counter):
+            print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from sophia_pipeline.webhooks import server
+
+    argv = ["--host", args.host, "--port", str(args.port)]
+    argv += ["--no-slack"] if args.no_slack else []
+    argv += ["--no-github"] if args.no_github else []
+    return server.main(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sophia-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="last partition, inclusive; default: latest landed day")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("chunk", help="print the chunks files would give, as JSON lines")
+    p.add_argument("--kind", required=True, choices=["conversation", "document", "code", "crm"])
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_chunk)
+
+    p = sub.add_parser("webhooks", help="run the Slack/GitHub webhook receiver (uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="default loopback; put a proxy in front")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-slack", action="store_true", help="disable Slack (no secret needed)")
+    p.add_argument("--no-github", action="store_true", help="disable GitHub (no secret needed)")
+    p.set_defaults(func=cmd_webhooks)
 
     p = sub.add_parser(
         "status", help="row counts, vectors, dead letters, last run's embedding stats"

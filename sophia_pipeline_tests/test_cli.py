@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from datetime import date
@@ -39,7 +40,7 @@ def test_readme_backfill_command_materializes_the_range(tmp_path: Path) -> None:
     small_gong_landing(data / "landing", date(2026, 9, 1), days=3, per_day=1)
     line = readme_backfill_line()
     # The README's line with this test's dates: the rest of it is exactly what users copy.
-    args = line.split()
+    args = shlex.split(line)
     rng = args.index("--partition-range")
     args[rng + 1] = "2026-09-01...2026-09-02"
     subprocess.run(
@@ -69,3 +70,22 @@ def test_run_without_landing_data_says_what_to_do(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "sophia-pipeline sample" in out.stderr
+
+
+def test_chunk_command_prints_json_lines(tmp_path: Path) -> None:
+    doc = tmp_path / "guide.md"
+    doc.write_text("# Install\n\nRun it.\n\n## Linux\n\n" + "Use apt to install it. " * 200)
+    out = subprocess.run(
+        ["sophia-pipeline", "chunk", "--kind", "document", str(doc)],
+        env=env_for(tmp_path),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    rows = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(rows) > 2
+    assert {"doc", "ordinal", "start", "end", "tokens", "text"} <= set(rows[0])
+    assert all(r["tokens"] <= 256 for r in rows)
+    assert rows[-1]["text"].startswith("Install > Linux: ")
+    assert rows[-1]["end"] == len(doc.read_text())
