@@ -26,7 +26,7 @@ import torch
 
 from sophia_pipeline.processing.embedding import embed_in_slices
 from sophia_pipeline.processing.tokens import default_counter, model_path
-from sophia_pipeline.resources.embedder import Embedder, cpu_has_amx, load_model
+from sophia_pipeline.resources.embedder import Embedder, cpu_bf16_feature, load_model
 
 
 def readme_paragraphs(n: int) -> list[str]:
@@ -89,12 +89,15 @@ def main() -> None:
     result = {
         "texts": len(texts),
         "tokens": tokens,
-        "cpu_has_amx": cpu_has_amx(),
+        "cpu_bf16_feature": cpu_bf16_feature(),
         "threads": torch.get_num_threads(),
         "pipeline_path": f"{device}/{precision}/batch {batch}",
         "texts_per_s": {k: round(len(texts) / v, 1) for k, v in med.items()},
         "tokens_per_s": {k: round(tokens / v) for k, v in med.items()},
-        "ratio_pipeline_over_bare": round(med["bare_fp32"] / med["pipeline"], 3),
+        "ratio_pipeline_over_bare_fp32": round(med["bare_fp32"] / med["pipeline"], 3),
+        "ratio_pipeline_over_bare_same_precision": round(
+            med["bf16_autocast" if precision == "bf16" else "bare_fp32"] / med["pipeline"], 3
+        ),
         "ratio_bf16_over_fp32": round(med["bare_fp32"] / med["bf16_autocast"], 3),
         "mean_cosine_pipeline_vs_bare": round(cos_pipeline, 5),
         "mean_cosine_bf16_vs_fp32": round(cos_bf16, 5),

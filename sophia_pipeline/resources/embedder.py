@@ -1,8 +1,10 @@
 """The embedder: sentence-transformers on the packaged all-MiniLM-L6-v2.
 
-Device auto: CUDA (fp16) when present. On CPU, bf16 autocast only where the CPU has
-AMX (``amx_bf16``): measured 2.5x faster there at cosine 1.000, but 3x slower without
-AMX, so fp32 is the default elsewhere (bench/embed_throughput.py measures both).
+Device auto: CUDA (fp16) when present. On CPU, bf16 autocast only where the CPU does
+bf16 matrix math natively (Intel AMX ``amx_bf16``, or ``avx512_bf16`` as on AMD Zen 4):
+measured 2.5x faster with AMX and 1.7x faster with AVX512-BF16 (this project's machines,
+bench/RESULTS.md), at cosine 0.99998 to fp32; without either, bf16 is emulated and ran
+3x slower, so fp32 stays the default there (bench/embed_throughput.py measures both).
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 
 
-def cpu_has_amx() -> bool:
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_feature() -> str | None:
+    """The CPU flag that makes bf16 matrix math fast here, or None."""
     try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text()
+        flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
+        return None
+    return next((f for f in NATIVE_BF16_FLAGS if f in flags), None)
 
 
 def pick_device_and_precision(device: str, precision: str) -> tuple[str, str]:
@@ -40,7 +47,7 @@ def pick_device_and_precision(device: str, precision: str) -> tuple[str, str]:
         if device.startswith("cuda"):
             precision = "fp16"
         else:
-            precision = "bf16" if cpu_has_amx() else "fp32"
+            precision = "bf16" if cpu_bf16_feature() else "fp32"
     return device, precision
 
 
