@@ -8,6 +8,7 @@ from sophia_pipeline.defs.resources import resources_for
 from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings
+from sophia_pipeline.webhooks.status import unprocessed_counts
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
@@ -37,6 +38,6 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "tables": warehouse.table_counts(),
         "vectors": vectors.count(),
         "dead_letters": warehouse.count("ops.dead_letters"),
-        "webhooks_unprocessed": {},
+        "webhooks_unprocessed": unprocessed_counts(settings, warehouse),
         "last_run": last_run,
     }

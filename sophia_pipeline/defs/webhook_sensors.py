@@ -1,0 +1,210 @@
+"""One sensor per webhook source: landed events -> one run per batch.
+
+Each tick reads the events landed after the sensor's cursor, cuts them into batches
+(``webhooks/batches.py``) and requests one run per batch over the source's raw asset and
+everything downstream of it that shares the daily partitions, for the days the batch's
+records belong to. The batch rides in the run's tags; the raw asset reads it back and
+commits ``ops.webhook_cursors`` after writing.
+
+Exactly-once requesting: a batch is named by its cursors, so a tick evaluated again (the
+cursor is saved only after the runs are launched) asks for the same ``run_key`` and
+Dagster creates nothing new. A tick that died after launching while more events kept
+landing would cut a longer batch with a new key; the sensor first follows the runs it
+already launched from its cursor, so it resumes after them instead.
+
+Ordering: two runs over the same days would race (both rebuild a day's documents from
+the raw rows they see), so a tick requests nothing while a run of this source is queued
+or running. ``max_batches_per_tick`` > 1 drains a backlog faster but then relies on a
+run-queue limit of one per ``sophia/webhook_source`` tag value to keep them in order.
+
+The sensors touch only the landing folder and the run storage, never the warehouse: a
+DuckDB file takes one writer process, and the runs need it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.settings import load_settings
+from sophia_pipeline.sources.registry import SPECS, SourceSpec
+from sophia_pipeline.webhooks.batches import (
+    SOURCE_TAG,
+    WEBHOOK_SOURCES,
+    WebhookBatch,
+    plan_batches,
+)
+from sophia_pipeline.webhooks.landing import LandingStore
+
+DEFAULT_BATCH_EVENTS = 500
+DEFAULT_BATCHES_PER_TICK = 1
+MINIMUM_INTERVAL_S = 30
+BATCH_EVENTS_ENV = "SOPHIA_WEBHOOK_BATCH_EVENTS"
+BATCHES_PER_TICK_ENV = "SOPHIA_WEBHOOK_BATCHES_PER_TICK"
+# How a RunRequest asks for one run over a partition range (a single-run backfill); the
+# names are Dagster's public tag contract, spelled out to avoid its private modules.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# Runs that hold a batch's days right now. NOT_STARTED is left out: a run the daemon
+# created but never submitted stays so forever and would block the source for good.
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+_LAUNCHED_LOOKBACK = 50
+
+
+def sensor_name(source: str) -> str:
+    return f"{source}_webhook_sensor"
+
+
+def partition_tags(batch: WebhookBatch) -> dict[str, str]:
+    """Dagster's single-run partition range for the batch's days, clamped to the
+    partitions that exist (records outside still land in the raw layer)."""
+    if batch.first_day is None or batch.last_day is None:
+        raise ValueError(f"batch {batch.run_key} was planned without its days")
+    first = date.fromisoformat(daily_partitions.get_first_partition_key() or "")
+    last = date.fromisoformat(daily_partitions.get_last_partition_key() or "")
+
+    def clamp(d: date) -> str:
+        return min(max(d, first), last).isoformat()
+
+    return {
+        RANGE_START_TAG: clamp(batch.first_day),
+        RANGE_END_TAG: clamp(batch.last_day),
+    }
+
+
+def _in_flight(instance: dg.DagsterInstance, source: str) -> list[dg.DagsterRun]:
+    return list(
+        instance.get_runs(
+            filters=dg.RunsFilter(tags={SOURCE_TAG: source}, statuses=IN_FLIGHT), limit=1
+        )
+    )
+
+
+def resume_cursor(instance: dg.DagsterInstance, source: str, cursor: str | None) -> str | None:
+    """Past the batches already launched from ``cursor`` (a tick that launched runs and
+    died before saving its cursor). From the very start it is left alone: runs of an
+    older landing folder may also start there."""
+    if cursor is None:
+        return None
+    launched: dict[str | None, str] = {}
+    for run in instance.get_runs(
+        filters=dg.RunsFilter(tags={SOURCE_TAG: source}), limit=_LAUNCHED_LOOKBACK
+    ):
+        batch = WebhookBatch.from_tags(run.tags, source)
+        if batch is not None:
+            launched[batch.from_cursor] = batch.to_cursor
+    for _ in range(len(launched)):
+        if cursor not in launched:
+            break
+        cursor = launched[cursor]
+    return cursor
+
+
+def _daily_keys(
+    context: dg.SensorEvaluationContext, selection: dg.AssetSelection
+) -> list[dg.AssetKey] | None:
+    """The selection's assets on the daily partitions: a partition range means nothing
+    to others, which their own automation materializes. None: the sensor's target."""
+    repo = context.repository_def
+    if repo is None:
+        return None
+    graph = repo.asset_graph
+    keys = selection.resolve(graph)
+    return sorted(k for k in keys if graph.get(k).partitions_def == daily_partitions)
+
+
+def webhook_sensor(
+    spec: SourceSpec,
+    landing_root: Path,
+    *,
+    max_events: int = DEFAULT_BATCH_EVENTS,
+    max_batches_per_tick: int = DEFAULT_BATCHES_PER_TICK,
+) -> dg.SensorDefinition:
+    selection = dg.AssetSelection.assets(spec.raw_asset).downstream()
+
+    @dg.sensor(
+        name=sensor_name(spec.name),
+        asset_selection=selection,
+        minimum_interval_seconds=MINIMUM_INTERVAL_S,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            f"Drains {spec.name} webhook events landed by the receiver under "
+            f"{landing_root}/{spec.name}: every {MINIMUM_INTERVAL_S} s, batches of up to "
+            f"{max_events} new events, one run per batch (run key = the batch's cursors, "
+            f"so a re-evaluated tick never duplicates a run) materializing {spec.raw_asset} "
+            "and everything downstream for the days the events belong to. Waits while a "
+            "previous batch's run is queued or running; the cursor is the last batch "
+            "requested."
+        ),
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        busy = _in_flight(context.instance, spec.name)
+        if busy:
+            return dg.SensorResult(
+                skip_reason=f"run {busy[0].run_id} of an earlier {spec.name} batch is in flight"
+            )
+        cursor = resume_cursor(context.instance, spec.name, context.cursor or None)
+        batches = plan_batches(
+            spec, LandingStore(landing_root), cursor, max_events, max_batches_per_tick
+        )
+        if not batches:
+            return dg.SensorResult(skip_reason=f"no new {spec.name} events", cursor=cursor)
+        keys = _daily_keys(context, selection)
+        requests = [
+            dg.RunRequest(
+                run_key=b.run_key,
+                asset_selection=keys,
+                tags={**b.to_tags(), **partition_tags(b)},
+            )
+            for b in batches
+        ]
+        context.log.info(
+            f"{len(requests)} {spec.name} batches, {sum(b.size or 0 for b in batches)} events"
+        )
+        return dg.SensorResult(run_requests=requests, cursor=batches[-1].to_cursor)
+
+    return _sensor
+
+
+def build_sensors(
+    landing_root: Path,
+    max_events: int = DEFAULT_BATCH_EVENTS,
+    max_batches_per_tick: int = DEFAULT_BATCHES_PER_TICK,
+) -> list[dg.SensorDefinition]:
+    return [
+        webhook_sensor(
+            SPECS[s], landing_root, max_events=max_events, max_batches_per_tick=max_batches_per_tick
+        )
+        for s in WEBHOOK_SOURCES
+    ]
+
+
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} must be a positive integer")
+    return int(raw)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = load_settings()
+    return dg.Definitions(
+        sensors=build_sensors(
+            settings.webhook_landing_dir,
+            _positive_env(BATCH_EVENTS_ENV, DEFAULT_BATCH_EVENTS),
+            _positive_env(BATCHES_PER_TICK_ENV, DEFAULT_BATCHES_PER_TICK),
+        )
+    )
