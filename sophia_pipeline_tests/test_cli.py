@@ -43,9 +43,10 @@ def test_readme_backfill_command_materializes_the_range(tmp_path: Path) -> None:
     args = shlex.split(line)
     rng = args.index("--partition-range")
     args[rng + 1] = "2026-09-01...2026-09-02"
-    subprocess.run(
-        args, cwd=tmp_path, env=env_for(data), check=True, capture_output=True, timeout=600
+    done = subprocess.run(
+        args, cwd=tmp_path, env=env_for(data), capture_output=True, text=True, timeout=600
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     out = subprocess.run(
         ["sophia-pipeline", "status", "--json"],
         env=env_for(data),
