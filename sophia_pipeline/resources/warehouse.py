@@ -45,8 +45,28 @@ def ddl_statements(dialect: str, sql_dir: Path = SQL_DIR) -> list[str]:
             # CLUSTER BY has no DuckDB equivalent; sqlglot drops it, and says so on the
             # root logger, which is noise here.
             logging.getLogger("sqlglot").setLevel(logging.ERROR)
-            statements.extend(sqlglot.transpile(text, read="snowflake", write=dialect))
+            statements.extend(
+                _dynamic_table_as_view(s).sql(dialect=dialect)
+                for s in sqlglot.parse(text, read="snowflake")
+                if s
+            )
     return statements
+
+
+def _dynamic_table_as_view(stmt: sqlglot.exp.Expression) -> sqlglot.exp.Expression:
+    """A Snowflake dynamic table as a view over the same query (other statements as they
+    are). sqlglot would render it as CREATE TABLE ... AS, a snapshot that never refreshes;
+    a view is the same query with zero lag. OR REPLACE: a view holds no data, and
+    replacing it keeps it in step with the file."""
+    if not (
+        isinstance(stmt, sqlglot.exp.Create)
+        and stmt.args.get("properties")
+        and any(
+            isinstance(p, sqlglot.exp.DynamicProperty) for p in stmt.args["properties"].expressions
+        )
+    ):
+        return stmt
+    return sqlglot.exp.Create(this=stmt.this, kind="VIEW", replace=True, expression=stmt.expression)
 
 
 def tables_in_ddl(sql_dir: Path = SQL_DIR) -> list[str]:

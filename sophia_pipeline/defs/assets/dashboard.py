@@ -1,0 +1,82 @@
+"""EXECUTIVE_INTELLIGENCE.EXECUTIVE_DASHBOARD_DAILY: the dashboard's last 30 days."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from sophia_pipeline.defs.kinds import warehouse_kind
+from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.processing.kpis import dashboard_series
+from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.settings import Settings, load_settings
+
+from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
+
+DASHBOARD_KEY = dg.AssetKey("executive_dashboard_data")
+DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
+
+# Unpartitioned below daily-partitioned inputs: plain eager() would wait for every past
+# partition of its inputs to exist ("any deps missing"), i.e. forever. Without that
+# clause it runs whenever any input partition is updated.
+ON_INPUT_CHANGE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+def read_dashboard(warehouse: Warehouse) -> pd.DataFrame:
+    """The 30 daily rows up to today (UTC), days without activity filled with zeros."""
+    rows = warehouse.query(f"SELECT * FROM {DASHBOARD_TABLE} ORDER BY activity_date")
+    return dashboard_series(rows, datetime.now(UTC).date())
+
+
+def refresh(warehouse: Warehouse) -> None:
+    """Snowflake refreshes the dynamic table within its 5-minute lag on its own; a run
+    asks for it now, so what it reports includes the inputs that triggered it. DuckDB's
+    view is always current."""
+    if isinstance(warehouse, SnowflakeWarehouse):
+        warehouse.execute(f"ALTER DYNAMIC TABLE {DASHBOARD_TABLE} REFRESH")
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        key=DASHBOARD_KEY,
+        deps=[TRANSCRIPTS_KEY, MENTIONS_KEY],
+        group_name="kpis",
+        # Not partitioned (it is always "the last 30 days"); single_run lets CLI range
+        # backfills of upstream assets include it, once, at the end.
+        backfill_policy=SINGLE_RUN,
+        retry_policy=IO_RETRY,
+        kinds={warehouse_kind(settings), "table"},
+        owners=OWNERS,
+        automation_condition=ON_INPUT_CHANGE,
+        description=(
+            "The executive dashboard's data, last 30 days by day: total calls, average "
+            "call sentiment, unique accounts on calls, competitors mentioned (distinct, "
+            "any source) and mentions. In Snowflake a dynamic table (TARGET_LAG 5 "
+            "minutes, incremental refresh; sql/65_executive_dashboard.sql says why not a "
+            "materialized view), in DuckDB a view over the same query. Materializing it "
+            "refreshes the dynamic table now; it runs whenever an input partition changes."
+        ),
+    )
+    def executive_dashboard_data(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
+        refresh(warehouse)
+        df = read_dashboard(warehouse)
+        active = df[df["total_calls"] > 0]
+        return dg.MaterializeResult(
+            metadata={
+                "days": len(df),
+                "from": str(df["activity_date"].iloc[0]),
+                "to": str(df["activity_date"].iloc[-1]),
+                "total_calls": int(df["total_calls"].sum()),
+                "avg_sentiment": float(active["avg_sentiment"].mean()) if len(active) else 0.0,
+                "competitor_mentions": int(df["competitor_mentions"].sum()),
+                "preview": dg.MetadataValue.md(df.tail(7).to_markdown(index=False)),
+            }
+        )
+
+    return [executive_dashboard_data]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=build_assets(load_settings()))
