@@ -122,3 +122,28 @@ def test_deletes_and_edits_keep_the_index_exact(data_dir: Path) -> None:
         print(
             f"\n{n_docs} documents, {k} deleted, {k} edited, {embedded(second)} texts re-embedded"
         )
+
+
+def test_new_chunker_version_rewrites_exactly_that_strategys_documents(
+    data_dir: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from sophia_pipeline.processing.chunking import base
+
+    settings = load_settings()
+    generate(settings.landing_dir, scale=1, seed=7, reference_date=REF)
+    wh = DuckDBWarehouse(path=str(settings.duckdb_path))
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize(instance).success
+        linear_chunks = wh.count("staging.chunks") - int(
+            wh.query("SELECT COUNT(*) AS n FROM staging.chunks WHERE source = 'gong'")["n"].iloc[0]
+        )
+        # Linear bodies use the document strategy; Gong calls the conversation one.
+        monkeypatch.setitem(base.CHUNKER_VERSIONS, "document", "2")
+        second = materialize(instance)
+        assert second.success
+        index = second.asset_materializations_for_node("vector_index")[0].metadata
+        assert int(index["upserted"].value) == linear_chunks > 0
+        assert embedded(second) == 0  # same texts: the content-hash cache answers
+        versions = wh.query("SELECT source, chunker_version FROM ops.vector_manifest")
+        assert set(versions[versions["source"] == "linear"]["chunker_version"]) == {"2"}
+        assert set(versions[versions["source"] == "gong"]["chunker_version"]) == {"1"}
