@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from sophia_pipeline.defs.airbyte import with_airbyte_lineage
 from sophia_pipeline.settings import load_settings
 
 
@@ -24,6 +25,8 @@ def defs() -> dg.Definitions:
             )
         ],
     )
-    return dg.Definitions.merge(
+    merged = dg.Definitions.merge(
         dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent), root
     )
+    # In prod with Airbyte configured, each Airbyte-fed raw asset depends on its sync.
+    return with_airbyte_lineage(merged)

@@ -100,3 +100,18 @@ def test_unknown_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SOPHIA_PROFILE", "staging")
     with pytest.raises(Exception, match="SOPHIA_PROFILE"):
         defs()
+
+
+def test_prod_with_airbyte_draws_the_sync_to_raw_lineage(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOPHIA_PROFILE", "prod")
+    for name in PROD_REQUIRED:
+        monkeypatch.setenv(name, f"value-of-{name.lower()}")
+    monkeypatch.setenv("AIRBYTE_WORKSPACE_ID", "ws-1")
+    monkeypatch.setenv("AIRBYTE_GONG_CONNECTION_ID", "conn-gong")
+    monkeypatch.setenv("AIRBYTE_CLIENT_ID", "client")
+    monkeypatch.setenv("AIRBYTE_CLIENT_SECRET", "secret")
+    g = graph(defs())
+    parents = {p.to_user_string() for p in g.get(dg.AssetKey("raw_gong_calls")).parent_keys}
+    assert any(p.startswith("airbyte") for p in parents), parents

@@ -5,8 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.tag_documents import document_mentions
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
@@ -26,16 +25,14 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     wh_kind = warehouse_kind(settings)
 
     @dg.asset(
-        key=MENTIONS_KEY,
-        deps=[f"{s}_chunks" for s in SPECS],
-        group_name="warehouse",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={wh_kind, "table"},
-        owners=OWNERS,
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[dg.AssetCheckSpec("mentions_point_into_chunks", asset=MENTIONS_KEY)],
+        **daily_io_asset(
+            key=MENTIONS_KEY,
+            deps=[f"{s}_chunks" for s in SPECS],
+            group_name="warehouse",
+            kinds={wh_kind, "table"},
+            automation_condition=dg.AutomationCondition.eager(),
+            check_specs=[dg.AssetCheckSpec("mentions_point_into_chunks", asset=MENTIONS_KEY)],
+        )
     )
     def competitor_mentions(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         """One row per competitor mention in the window's documents of every source:
@@ -84,19 +81,17 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         )
 
     @dg.asset(
-        key=TRANSCRIPTS_KEY,
-        deps=["gong_documents", "gong_chunks", MENTIONS_KEY, "hubspot_documents"],
-        group_name="warehouse",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={wh_kind, "table"},
-        owners=OWNERS,
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[
-            dg.AssetCheckSpec("one_row_per_call", asset=TRANSCRIPTS_KEY),
-            dg.AssetCheckSpec("tags_complete", asset=TRANSCRIPTS_KEY),
-        ],
+        **daily_io_asset(
+            key=TRANSCRIPTS_KEY,
+            deps=["gong_documents", "gong_chunks", MENTIONS_KEY, "hubspot_documents"],
+            group_name="warehouse",
+            kinds={wh_kind, "table"},
+            automation_condition=dg.AutomationCondition.eager(),
+            check_specs=[
+                dg.AssetCheckSpec("one_row_per_call", asset=TRANSCRIPTS_KEY),
+                dg.AssetCheckSpec("tags_complete", asset=TRANSCRIPTS_KEY),
+            ],
+        )
     )
     def call_transcripts(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         """One row per Gong call (call date = partition): participants, transcript,

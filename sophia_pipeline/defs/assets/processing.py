@@ -4,8 +4,7 @@ import dagster as dg
 import numpy as np
 
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.documents_to_chunks import chunk_rows
 from sophia_pipeline.processing.embedding import embed_in_slices, timed
 from sophia_pipeline.processing.tokens import default_counter
@@ -28,26 +27,24 @@ def chunk_and_embed_assets(
     counter = default_counter
 
     @dg.asset(
-        name=f"{source}_chunks",
-        deps=[documents_key],
-        group_name="chunks",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={"python", wh_kind},
-        owners=OWNERS,
-        tags={"source": source},
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[
-            dg.AssetCheckSpec("chunks_within_token_budget", asset=f"{source}_chunks"),
-            dg.AssetCheckSpec("every_document_chunked", asset=f"{source}_chunks"),
-        ],
-        description=(
-            f"{source} documents cut into token-bounded chunks (STAGING.CHUNKS): the "
-            "strategy follows the document kind; no chunk exceeds the embedding model's "
-            "256 word pieces (measured with its own tokenizer, label included); chunk id "
-            "is document id + ordinal; the partition's window is replaced."
-        ),
+        **daily_io_asset(
+            name=f"{source}_chunks",
+            deps=[documents_key],
+            group_name="chunks",
+            kinds={"python", wh_kind},
+            tags={"source": source},
+            automation_condition=dg.AutomationCondition.eager(),
+            check_specs=[
+                dg.AssetCheckSpec("chunks_within_token_budget", asset=f"{source}_chunks"),
+                dg.AssetCheckSpec("every_document_chunked", asset=f"{source}_chunks"),
+            ],
+            description=(
+                f"{source} documents cut into token-bounded chunks (STAGING.CHUNKS): the "
+                "strategy follows the document kind; no chunk exceeds the embedding model's "
+                "256 word pieces (measured with its own tokenizer, label included); chunk id "
+                "is document id + ordinal; the partition's window is replaced."
+            ),
+        )
     )
     def chunks_asset(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         start, end = window_of(context)
@@ -82,21 +79,19 @@ def chunk_and_embed_assets(
         )
 
     @dg.asset(
-        name=f"{source}_embeddings",
-        deps=[chunks_asset],
-        group_name="embeddings",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={"python", "pytorch", wh_kind},
-        owners=OWNERS,
-        tags={"source": source},
-        automation_condition=dg.AutomationCondition.eager(),
-        description=(
-            f"Embeddings of {source} chunks with all-MiniLM-L6-v2, kept in the content-hash "
-            "cache EMBEDDINGS.EMBEDDING_CACHE: a text already embedded by this model is "
-            "never embedded again. Reports texts embedded, cache hits and throughput."
-        ),
+        **daily_io_asset(
+            name=f"{source}_embeddings",
+            deps=[chunks_asset],
+            group_name="embeddings",
+            kinds={"python", "pytorch", wh_kind},
+            tags={"source": source},
+            automation_condition=dg.AutomationCondition.eager(),
+            description=(
+                f"Embeddings of {source} chunks with all-MiniLM-L6-v2, kept in the content-hash "
+                "cache EMBEDDINGS.EMBEDDING_CACHE: a text already embedded by this model is "
+                "never embedded again. Reports texts embedded, cache hits and throughput."
+            ),
+        )
     )
     def embeddings_asset(
         context: dg.AssetExecutionContext, warehouse: Warehouse, embedder: Embedder

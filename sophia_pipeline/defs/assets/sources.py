@@ -7,8 +7,7 @@ documents flow into the same chunk, embedding, index and warehouse stages.
 import dagster as dg
 
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.resources.warehouse import Warehouse
@@ -28,24 +27,22 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
     webhook_root = settings.webhook_landing_dir
 
     @dg.asset(
-        name=spec.raw_asset,
-        group_name="ingest",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={"python", wh_kind},
-        owners=OWNERS,
-        tags={"source": spec.name},
-        automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),
-        required_resource_keys={"warehouse", reader_key(spec.name)},
-        description=(
-            f"{spec.description}, read through the `{reader_key(spec.name)}` resource "
-            "(landing files locally, the API or Airbyte in production) for the partition's "
-            "days, stored "
-            f"append-only in {spec.raw_table.upper()}: a record version is added once per "
-            "distinct content, so a re-run adds nothing. Malformed records go to "
-            "OPS.DEAD_LETTERS with the reason, file and line, and never stop the partition."
-        ),
+        **daily_io_asset(
+            name=spec.raw_asset,
+            group_name="ingest",
+            kinds={"python", wh_kind},
+            tags={"source": spec.name},
+            automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),
+            required_resource_keys={"warehouse", reader_key(spec.name)},
+            description=(
+                f"{spec.description}, read through the `{reader_key(spec.name)}` resource "
+                "(landing files locally, the API or Airbyte in production) for the partition's "
+                "days, stored "
+                f"append-only in {spec.raw_table.upper()}: a record version is added once per "
+                "distinct content, so a re-run adds nothing. Malformed records go to "
+                "OPS.DEAD_LETTERS with the reason, file and line, and never stop the partition."
+            ),
+        )
     )
     def raw_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = window_of(context)
@@ -80,22 +77,20 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         )
 
     @dg.asset(
-        name=f"{spec.name}_documents",
-        deps=[raw_asset],
-        group_name="documents",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={"python", wh_kind},
-        owners=OWNERS,
-        tags={"source": spec.name},
-        automation_condition=dg.AutomationCondition.eager(),
-        description=(
-            f"The newest version of each {spec.name} record landed in the window, "
-            "normalized into the common document schema (doc id source:entity:id) in "
-            "STAGING.DOCUMENTS. A document lives in the partition of its newest version; "
-            "tombstoned records (deleted at the source) keep a row with deleted = true."
-        ),
+        **daily_io_asset(
+            name=f"{spec.name}_documents",
+            deps=[raw_asset],
+            group_name="documents",
+            kinds={"python", wh_kind},
+            tags={"source": spec.name},
+            automation_condition=dg.AutomationCondition.eager(),
+            description=(
+                f"The newest version of each {spec.name} record landed in the window, "
+                "normalized into the common document schema (doc id source:entity:id) in "
+                "STAGING.DOCUMENTS. A document lives in the partition of its newest version; "
+                "tombstoned records (deleted at the source) keep a row with deleted = true."
+            ),
+        )
     )
     def documents_asset(
         context: dg.AssetExecutionContext, warehouse: Warehouse

@@ -3,8 +3,7 @@
 import dagster as dg
 
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.vectors import plan_index_sync
 from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.embedder import Embedder
@@ -27,16 +26,14 @@ def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
-        name="vector_index",
-        deps=[f"{s}_embeddings" for s in SOURCES],
-        group_name="vectors",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={vector_kind(settings), warehouse_kind(settings)},
-        owners=OWNERS,
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[dg.AssetCheckSpec("index_matches_manifest", asset="vector_index")],
+        **daily_io_asset(
+            name="vector_index",
+            deps=[f"{s}_embeddings" for s in SOURCES],
+            group_name="vectors",
+            kinds={vector_kind(settings), warehouse_kind(settings)},
+            automation_condition=dg.AutomationCondition.eager(),
+            check_specs=[dg.AssetCheckSpec("index_matches_manifest", asset="vector_index")],
+        )
     )
     def vector_index(
         context: dg.AssetExecutionContext,
