@@ -26,10 +26,9 @@ import pandas as pd
 from sophia_pipeline.defs.policies import IO_RETRY
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.resources.prod_readers import to_landing
-from sophia_pipeline.resources.tables import now_utc
-from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.sources.costar_checkpoint import Transaction, append_raw_tx, transaction
-from sophia_pipeline.sources.landing import Accepted, Rejected, _validate, canonical_json
+from sophia_pipeline.resources.tables import append_raw, now_utc
+from sophia_pipeline.resources.warehouse import Transaction, Warehouse
+from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, validate_record
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -90,7 +89,7 @@ def reparse(spec: SourceSpec, row: dict[str, Any]) -> Accepted[Any] | Rejected:
         return Rejected(payload, source_file, line_no, f"invalid JSON: {exc.msg}")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Rejected(payload, source_file, line_no, f"schema violation: {exc!r}"[:500])
-    return _validate(
+    return validate_record(
         obj,
         canonical_json(obj),
         Path(source_file),
@@ -163,9 +162,9 @@ def replay_dead_letters(
         letters = group.to_dict("records")
         results = [(row, reparse(spec, row)) for row in letters]
         ok = [(row, r) for row, r in results if isinstance(r, Accepted)]
-        with transaction(wh) as tx:
+        with wh.transaction() as tx:
             accepted = [r for _, r in ok]
-            append_raw_tx(
+            append_raw(
                 tx, spec.raw_table, accepted, spec.record_id, by_id_only=spec.name in _BY_ID_ONLY
             )
             done = [row["dead_letter_id"] for row, _ in ok]

@@ -11,7 +11,31 @@ import duckdb
 import pandas as pd
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
-from .warehouse import Warehouse, align_columns, checked_table, ddl_statements
+from .warehouse import (
+    Transaction,
+    Warehouse,
+    align_columns,
+    checked_table,
+    ddl_statements,
+    in_transaction,
+)
+
+
+class _DuckDBTransaction(Transaction):
+    def insert(self, table: str, rows: list[dict[str, Any]]) -> int:
+        # One set-based insert from a DataFrame: executemany goes row by row in DuckDB.
+        if not rows:
+            return 0
+        frame = pd.DataFrame(rows)
+        columns = ", ".join(frame.columns)
+        self._cur.register("_sophia_rows", frame)
+        try:
+            self._cur.execute(
+                f"INSERT INTO {checked_table(table)} ({columns}) SELECT {columns} FROM _sophia_rows"
+            )
+        finally:
+            self._cur.unregister("_sophia_rows")
+        return len(rows)
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:
@@ -38,6 +62,11 @@ class DuckDBWarehouse(Warehouse):
         with self._connect() as con:
             for stmt in ddl_statements("duckdb"):
                 con.execute(stmt)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._connect() as con:
+            yield from in_transaction(_DuckDBTransaction(con))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self._connect() as con:

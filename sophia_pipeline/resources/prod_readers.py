@@ -53,22 +53,20 @@ from sophia_pipeline.resources.api_clients import (
 )
 from sophia_pipeline.resources.api_clients.apollo import parse_time
 from sophia_pipeline.resources.source_readers import SourceReader
+from sophia_pipeline.resources.tables import append_raw, record_dead_letters
 from sophia_pipeline.resources.warehouse import Warehouse, checked_table
 from sophia_pipeline.sources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
-    append_raw_tx,
-    dead_letters_tx,
     load_batch_file,
     read_cursor,
     set_cursor_tx,
-    transaction,
 )
 from sophia_pipeline.sources.landing import (
     Accepted,
     Rejected,
-    _validate,
     canonical_json,
     day_files,
+    validate_record,
 )
 from sophia_pipeline.sources.registry import SourceSpec
 
@@ -242,7 +240,7 @@ def check_record(
         )
     day = landing_day(record_day(spec.name, obj), start)
     line = canonical_json(obj)
-    result = _validate(
+    result = validate_record(
         obj, line, Path(source_file), 0, lambda o: spec.parse(entity, o), entity, day
     )
     if isinstance(result, Rejected):
@@ -462,9 +460,9 @@ class ApolloApiReader(_ApiReader):
         accepted, rejected = split(
             check_record(spec, "contact", r, source_file, start) for r in records
         )
-        with transaction(self.warehouse) as tx:
-            new, known = append_raw_tx(tx, spec.raw_table, accepted, spec.record_id)
-            dead = dead_letters_tx(tx, spec.name, spec.raw_asset, rejected, start)
+        with self.warehouse.transaction() as tx:
+            new, known = append_raw(tx, spec.raw_table, accepted, spec.record_id)
+            dead = record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
             set_cursor_tx(tx, spec.name, self.CURSOR_NAME, advanced.to_json())
         logger = _logger(log)
         for r in rejected:
@@ -516,11 +514,11 @@ class GitHubApiReader(_ApiReader):
                 accepted, rejected = split(
                     check_record(spec, "event", e, source_file, start) for e in poll.events
                 )
-                with transaction(self.warehouse) as tx:
-                    new, known = append_raw_tx(
+                with self.warehouse.transaction() as tx:
+                    new, known = append_raw(
                         tx, spec.raw_table, accepted, spec.record_id, by_id_only=True
                     )
-                    dead = dead_letters_tx(tx, spec.name, spec.raw_asset, rejected, start)
+                    dead = record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
                     set_cursor_tx(tx, spec.name, repo, json.dumps({"etag": poll.etag}))
                 seen.update(spec.record_id(a.entity, a.record) for a in accepted)
                 everything.extend(accepted)

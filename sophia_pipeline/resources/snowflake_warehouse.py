@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
-from .warehouse import Warehouse, align_columns, checked_table, ddl_statements
+from .warehouse import (
+    Transaction,
+    Warehouse,
+    align_columns,
+    checked_table,
+    ddl_statements,
+    in_transaction,
+)
 
 
 class SnowflakeWarehouse(Warehouse):
@@ -27,6 +35,13 @@ class SnowflakeWarehouse(Warehouse):
 
     def ensure_schema(self) -> None:
         self._cursor_run([(s, ()) for s in ddl_statements("snowflake")])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        # Inserts inside go through executemany, never write_pandas: its temporary stage
+        # is DDL, which would commit the open transaction.
+        with self.snowflake.get_connection() as con:
+            yield from in_transaction(Transaction(con.cursor()))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor_run([(sql, params)])

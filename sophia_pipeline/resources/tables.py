@@ -7,7 +7,8 @@ key everywhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from sophia_pipeline.processing.vectors import from_bytes, to_bytes
 from sophia_pipeline.sources.documents import Document
 from sophia_pipeline.sources.landing import Accepted, Rejected
 
-from .warehouse import Warehouse, checked_table
+from .warehouse import Transaction, Warehouse, checked_table
 
 _IN_BATCH = 500
 
@@ -43,43 +44,64 @@ def _in_batches(values: Sequence[str]) -> list[list[str]]:
 # --- raw layer -------------------------------------------------------------------------
 
 
+@contextmanager
+def _within(target: Warehouse | Transaction) -> Iterator[Transaction]:
+    """``target`` itself when it is an open transaction, else a new one on it."""
+    if isinstance(target, Transaction):
+        yield target
+    else:
+        with target.transaction() as tx:
+            yield tx
+
+
 def append_raw(
-    wh: Warehouse, table: str, accepted: list[Accepted[Any]], record_id: Callable[[str, Any], str]
+    target: Warehouse | Transaction,
+    table: str,
+    accepted: Sequence[Accepted[Any]],
+    record_id: Callable[[str, Any], str],
+    *,
+    by_id_only: bool = False,
 ) -> tuple[int, int]:
     """Appends record versions whose (id, content hash) is not stored yet, each in the
-    partition of the day it landed: returns (new, already loaded)."""
-    if not accepted:
-        return 0, 0
+    partition of the day it landed: returns (new, already loaded). With ``by_id_only``
+    any stored id counts (events never change: a second delivery is a duplicate even if
+    its shape differs). Runs in ``target``'s transaction, or in one of its own."""
     keyed = [(record_id(a.entity, a.record), a) for a in accepted]
-    ids = sorted({k for k, _ in keyed})
-    known: set[tuple[str, str]] = set()
-    for batch in _in_batches(ids):
-        ph = ", ".join("?" for _ in batch)
-        df = wh.query(
-            f"SELECT record_id, content_hash FROM {checked_table(table)} WHERE record_id IN ({ph})",
-            batch,
-        )
-        known.update(zip(df["record_id"], df["content_hash"], strict=True))
-    loaded_at = now_utc()
-    rows = []
-    for rid, a in keyed:
-        if (rid, a.content_hash) in known:
-            continue
-        known.add((rid, a.content_hash))
-        rows.append(
-            {
-                "entity": a.entity,
-                "record_id": rid,
-                "content_hash": a.content_hash,
-                "partition_date": a.day,
-                "source_file": a.source_file,
-                "line_no": a.line_no,
-                "payload": a.raw,
-                "loaded_at": loaded_at,
-            }
-        )
-    wh.insert(table, pd.DataFrame(rows))
-    return len(rows), len(accepted) - len(rows)
+    if not keyed:
+        return 0, 0
+    with _within(target) as tx:
+        known: set[tuple[str, str]] = set()
+        known_ids: set[str] = set()
+        for batch in _in_batches(sorted({k for k, _ in keyed})):
+            ph = ", ".join("?" for _ in batch)
+            for rid, digest in tx.rows(
+                f"SELECT record_id, content_hash FROM {checked_table(table)} "
+                f"WHERE record_id IN ({ph})",
+                batch,
+            ):
+                known.add((rid, digest))
+                known_ids.add(rid)
+        loaded_at = now_utc()
+        rows = []
+        for rid, a in keyed:
+            if (rid, a.content_hash) in known or (by_id_only and rid in known_ids):
+                continue
+            known.add((rid, a.content_hash))
+            known_ids.add(rid)
+            rows.append(
+                {
+                    "entity": a.entity,
+                    "record_id": rid,
+                    "content_hash": a.content_hash,
+                    "partition_date": a.day,
+                    "source_file": a.source_file,
+                    "line_no": a.line_no,
+                    "payload": a.raw,
+                    "loaded_at": loaded_at,
+                }
+            )
+        tx.insert(table, rows)
+    return len(rows), len(keyed) - len(rows)
 
 
 def latest_raw(wh: Warehouse, table: str, start: date, end: date) -> pd.DataFrame:
@@ -130,43 +152,48 @@ def all_latest_raw(wh: Warehouse, table: str) -> pd.DataFrame:
 
 
 def record_dead_letters(
-    wh: Warehouse, source: str, stage: str, rejected: list[Rejected], partition_date: date | None
+    target: Warehouse | Transaction,
+    source: str,
+    stage: str,
+    rejected: Sequence[Rejected],
+    partition_date: date | None,
 ) -> int:
     """Upserts rejected records by a stable id: a re-run bumps ``attempts`` and
-    ``last_seen`` instead of adding a row."""
-    if not rejected:
+    ``last_seen`` instead of adding a row. Runs in ``target``'s transaction, or its own."""
+    unique = {r.dead_letter_id: r for r in rejected}
+    if not unique:
         return 0
-    ids = [r.dead_letter_id for r in rejected]
-    prior: dict[str, tuple[int, datetime]] = {}
-    for batch in _in_batches(ids):
-        ph = ", ".join("?" for _ in batch)
-        df = wh.query(
-            "SELECT dead_letter_id, attempts, first_seen FROM ops.dead_letters "
-            f"WHERE dead_letter_id IN ({ph})",
-            batch,
-        )
-        for row in df.itertuples():
-            prior[row.dead_letter_id] = (int(row.attempts), row.first_seen)
-    now = now_utc()
-    rows = []
-    for r in {r.dead_letter_id: r for r in rejected}.values():
-        attempts, first = prior.get(r.dead_letter_id, (0, now))
-        rows.append(
-            {
-                "dead_letter_id": r.dead_letter_id,
-                "source": source,
-                "stage": stage,
-                "source_file": r.source_file,
-                "line_no": r.line_no,
-                "partition_date": partition_date,
-                "payload": r.raw,
-                "error": r.error,
-                "attempts": attempts + 1,
-                "first_seen": first,
-                "last_seen": now,
-            }
-        )
-    return wh.replace_keys("ops.dead_letters", pd.DataFrame(rows), "dead_letter_id")
+    with _within(target) as tx:
+        prior: dict[str, tuple[int, Any]] = {}
+        for batch in _in_batches(sorted(unique)):
+            ph = ", ".join("?" for _ in batch)
+            for dl_id, attempts, first_seen in tx.rows(
+                "SELECT dead_letter_id, attempts, first_seen FROM ops.dead_letters "
+                f"WHERE dead_letter_id IN ({ph})",
+                batch,
+            ):
+                prior[dl_id] = (int(attempts), first_seen)
+            tx.execute(f"DELETE FROM ops.dead_letters WHERE dead_letter_id IN ({ph})", batch)
+        now = now_utc()
+        rows = []
+        for dl_id, r in unique.items():
+            attempts, first = prior.get(dl_id, (0, now))
+            rows.append(
+                {
+                    "dead_letter_id": dl_id,
+                    "source": source,
+                    "stage": stage,
+                    "source_file": r.source_file,
+                    "line_no": r.line_no,
+                    "partition_date": partition_date,
+                    "payload": r.raw,
+                    "error": r.error,
+                    "attempts": attempts + 1,
+                    "first_seen": first,
+                    "last_seen": now,
+                }
+            )
+        return tx.insert("ops.dead_letters", rows)
 
 
 # --- documents and chunks --------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,45 @@ def tables_in_ddl(sql_dir: Path = SQL_DIR) -> list[str]:
     return names
 
 
+class Transaction:
+    """An open transaction on one connection: ``?``-parameter SQL, nothing visible to
+    anyone else until the ``Warehouse.transaction()`` block commits. Used where several
+    tables must change together (rows + a checkpoint or cursor)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cur.execute(sql, list(params))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cur.execute(sql, list(params))
+        return list(self._cur.fetchall())
+
+    def insert(self, table: str, rows: list[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        sql = (
+            f"INSERT INTO {checked_table(table)} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        self._cur.executemany(sql, [[r[c] for c in columns] for r in rows])
+        return len(rows)
+
+
+def in_transaction(tx: Transaction) -> Iterator[Transaction]:
+    """BEGIN, yield, COMMIT; ROLLBACK if the block raises (and a process that dies inside
+    leaves the transaction uncommitted, so the database discards it)."""
+    tx.execute("BEGIN")
+    try:
+        yield tx
+    except BaseException:
+        tx.execute("ROLLBACK")
+        raise
+    tx.execute("COMMIT")
+
+
 class Warehouse(dg.ConfigurableResource):
     """Tables of rows. Writes are idempotent: replace by key or by window, never blind."""
 
@@ -92,6 +132,10 @@ class Warehouse(dg.ConfigurableResource):
         raise NotImplementedError
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """One transaction over any number of tables (see ``Transaction``)."""
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:

@@ -71,7 +71,7 @@ def canonical_json(obj: object) -> str:
 Parse = Callable[[dict[str, Any]], BaseModel]
 
 
-def _validate(
+def validate_record(
     obj: object, line: str, path: Path, line_no: int, parse: Parse, entity: str, day: date | None
 ) -> Accepted[Any] | Rejected:
     if not isinstance(obj, dict):
@@ -108,7 +108,7 @@ def parse_jsonl(
                 error = f"invalid JSON: {exc.msg} at column {exc.colno}"
                 rejected.append(Rejected(line, str(path), line_no, error))
                 continue
-            result = _validate(obj, line, path, line_no, fn, entity, day)
+            result = validate_record(obj, line, path, line_no, fn, entity, day)
             if isinstance(result, Accepted):
                 accepted.append(result)
             else:
@@ -137,7 +137,7 @@ def parse_csv(
             if None in row or any(v is None for v in row.values()):
                 rejected.append(Rejected(line, str(path), row_no, "wrong number of fields"))
                 continue
-            result = _validate(row, line, path, row_no, parse, entity, day)
+            result = validate_record(row, line, path, row_no, parse, entity, day)
             if isinstance(result, Accepted):
                 accepted.append(result)
             else:

@@ -23,11 +23,7 @@ from sophia_pipeline.resources.prod_readers import CoStarBatchReader
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.costar_checkpoint import (
-    load_batch_file,
-    read_checkpoint,
-    transaction,
-)
+from sophia_pipeline.sources.costar_checkpoint import load_batch_file, read_checkpoint
 from sophia_pipeline.sources.registry import SPECS
 
 DAY = date(2026, 9, 1)
@@ -240,7 +236,7 @@ def test_the_same_transaction_works_on_snowflake(tmp_path: Path, batch_file: Pat
             con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")
         wh.ensure_schema()
 
-        with pytest.raises(RuntimeError), transaction(wh) as tx:
+        with pytest.raises(RuntimeError), wh.transaction() as tx:
             tx.execute("DELETE FROM ops.load_checkpoints")
             raise RuntimeError("rolled back")
 

@@ -143,3 +143,19 @@ def test_ddl_renders_for_both_dialects() -> None:
     assert len(snow) == len(duck) > 5
     assert any("CLUSTER BY" in s for s in snow)
     assert not any("CLUSTER BY" in s for s in duck)
+
+
+def test_transaction_commits_every_table_or_none(warehouse: Warehouse) -> None:
+    row = {"source": "s", "cursor": "c1", "run_id": "r", "committed_at": datetime(2026, 1, 1)}
+    with warehouse.transaction() as tx:
+        tx.insert("ops.webhook_cursors", [row])
+        tx.execute("DELETE FROM ops.webhook_cursors WHERE source = ?", ["nobody"])
+    with pytest.raises(RuntimeError), warehouse.transaction() as tx:
+        tx.insert("ops.webhook_cursors", [{**row, "cursor": "c2"}])
+        raise RuntimeError("crash between two writes")
+    got = warehouse.query("SELECT cursor FROM ops.webhook_cursors")
+    assert list(got["cursor"]) == ["c1"]
+    with warehouse.transaction() as tx:
+        assert tx.rows("SELECT cursor FROM ops.webhook_cursors WHERE source = ?", ["s"]) == [
+            ("c1",)
+        ]
