@@ -192,3 +192,22 @@ def test_polling_never_duplicates_and_ends_with_every_latest_version(
     for rid, minute, _ in history:
         final[rid] = max(final.get(rid, -1), minute)
     assert {(rid, canonical_time(_at(m))) for rid, m in final.items()} <= set(loaded)
+
+
+def test_a_record_with_an_unparseable_stamp_is_handed_on_not_fatal(
+    fault_server: FaultServer, fast_config: HttpClientConfig
+) -> None:
+    # Regression: parse_time raised ValueError on "last week" and failed the whole poll,
+    # so the good records were not loaded and the bad one could not be dead-lettered.
+    fake = FakeApollo({"a": _at(0), "b": _at(1)})
+
+    def search(request: Request) -> dict[str, Any]:
+        page = fake.search(request)
+        page["contacts"].insert(1, {"id": "bad", "updated_at": "last week", "name": "bad"})
+        return page
+
+    fault_server.route("POST", "/api/v1/contacts/search", search)
+    with ApolloClient(TOKEN, base_url=fault_server.url, config=fast_config) as apollo:
+        records, cursor = apollo.fetch_since(_at(0), timedelta(0))
+    assert sorted(r["id"] for r in records) == ["a", "b", "bad"]  # the caller dead-letters it
+    assert cursor.updated_at == _at(1)  # the bad stamp never moves the cursor

@@ -59,6 +59,15 @@ def parse_time(value: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def parse_time_or_none(value: Any) -> datetime | None:
+    """``parse_time``, with an unparseable stamp read as no stamp: one bad record must
+    not fail a whole poll."""
+    try:
+        return parse_time(value)
+    except (ValueError, TypeError):
+        return None
+
+
 def canonical_time(value: datetime) -> str:
     """One spelling per instant, so ``...Z`` and ``...+00:00`` make the same key."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -69,7 +78,7 @@ def record_key(
 ) -> RecordKey | None:
     """``(id, canonical updated_at)``, or ``None`` when either is missing."""
     rid = record.get(id_field)
-    stamp = parse_time(record.get(updated_field))
+    stamp = parse_time_or_none(record.get(updated_field))
     if rid is None or stamp is None:
         return None
     return str(rid), canonical_time(stamp)
@@ -85,8 +94,9 @@ def select_new(
 ) -> list[dict[str, Any]]:
     """The records to load: updated at or after ``since``, not in ``seen``, each key once.
 
-    Order is kept (first occurrence wins). Records without an id or ``updated_at`` are
-    dropped: they cannot be placed against a cursor.
+    Order is kept (first occurrence wins). Records without an id or a usable
+    ``updated_at`` are not selected: they cannot be placed against a cursor
+    (``fetch_since`` hands them on separately for the dead-letter table).
     """
     since_utc = parse_time(since)
     assert since_utc is not None
@@ -212,7 +222,7 @@ class ApolloClient:
             data = self.http.post(path, json=body).data or {}
             records: list[dict[str, Any]] = data.get(self.entity) or []
             for record in records:
-                stamp = parse_time(record.get("updated_at"))
+                stamp = parse_time_or_none(record.get("updated_at"))
                 if stamp is not None and stamp < stop_before:
                     return
                 yield record
@@ -239,6 +249,10 @@ class ApolloClient:
         """
         current = DeltaCursor.coerce(cursor)
         since = current.updated_at - overlap
-        records = select_new(self.iter_newest_first(since), since=since, seen=current.seen)
+        fetched = list(self.iter_newest_first(since))
+        records = select_new(fetched, since=since, seen=current.seen)
         records.sort(key=lambda r: (record_key(r) or ("", ""))[::-1])
-        return records, advance_cursor(current, records, overlap)
+        # Records with no usable id or stamp cannot be placed against the cursor; they
+        # are handed on (after the rest) so the caller dead-letters them, never dropped.
+        unplaceable = [r for r in fetched if record_key(r) is None]
+        return records + unplaceable, advance_cursor(current, records, overlap)
