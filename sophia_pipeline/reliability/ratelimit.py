@@ -46,7 +46,10 @@ class RateLimit(BaseModel):
     """``requests`` per ``period_s`` seconds; ``burst`` of them may go back to back.
 
     ``burst=1`` (default) spaces requests evenly, the only setting under which *every*
-    window of ``period_s`` holds at most ``requests`` requests.
+    window of ``period_s`` holds at most ``requests`` requests. ``margin`` widens the
+    spacing a little: slots are booked exactly by Redis time, but requests reach the API
+    a few milliseconds early or late, and without slack N+1 of them can land inside one
+    window at the vendor's end.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,10 +57,11 @@ class RateLimit(BaseModel):
     requests: int = Field(ge=1)
     period_s: float = Field(default=1.0, gt=0)
     burst: int = Field(default=1, ge=1)
+    margin: float = Field(default=0.05, ge=0, le=0.5)
 
     @property
     def interval_s(self) -> float:
-        return self.period_s / self.requests
+        return self.period_s / self.requests * (1 + self.margin)
 
 
 @dataclass(frozen=True)
