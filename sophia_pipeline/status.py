@@ -10,6 +10,8 @@ from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.webhooks.status import unprocessed_counts
 
+RUN_LOG = "ops.embed_runs"
+
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     resources = resources_for(settings)
@@ -32,10 +34,15 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "texts_embedded": int(row["texts_embedded"]),
             "cache_hits": int(row["cache_hits"]),
         }
+    counts = warehouse.table_counts()
+    # A log of runs, not data: it grows with every run by design, so it is reported
+    # apart from the tables whose counts a re-run must leave unchanged.
+    runs_logged = counts.pop(RUN_LOG, 0)
     return {
         "profile": settings.profile.value,
         "data_dir": str(settings.data_dir),
-        "tables": warehouse.table_counts(),
+        "tables": counts,
+        "embed_runs_logged": runs_logged,
         "vectors": vectors.count(),
         "dead_letters": warehouse.count("ops.dead_letters"),
         "webhooks_unprocessed": unprocessed_counts(settings, warehouse),
