@@ -13,6 +13,7 @@ from sophia_pipeline.definitions import defs
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.status import collect_status
 from sophia_pipeline_tests.factories import gong_call, small_gong_landing, write_gong_day
 
 FIRST = date(2026, 9, 1)
@@ -61,6 +62,7 @@ def test_slice_end_to_end_idempotent_with_dead_letters(landed: Path) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         first = run_all(instance, FIRST, BAD_DAY)
         assert first.success
+        status_first = collect_status(settings)
         assert wh.count("raw.gong_calls") == 7
         assert wh.count("staging.documents") == 7
         assert wh.count("gong_intelligence.call_transcripts") == 7
@@ -91,6 +93,15 @@ def test_slice_end_to_end_idempotent_with_dead_letters(landed: Path) -> None:
         assert wh.count("ops.dead_letters") == 3
         assert set(wh.query("SELECT attempts FROM ops.dead_letters")["attempts"]) == {2}
         assert vs.count() == chunks
+
+        # What `make demo` twice shows: same counts, and the second run embedded nothing.
+        status_second = collect_status(settings)
+        assert status_second["tables"] == status_first["tables"]
+        assert status_second["vectors"] == status_first["vectors"] == chunks
+        assert status_second["dead_letters"] == 3
+        assert status_first["last_run"]["texts_embedded"] == chunks
+        assert status_second["last_run"]["texts_embedded"] == 0
+        assert status_second["last_run"]["cache_hits"] == chunks
 
 
 def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed: Path) -> None:
