@@ -104,48 +104,37 @@ def append_raw(
     return len(rows), len(keyed) - len(rows)
 
 
+_NEWEST_VERSIONS = """
+    SELECT entity, record_id, payload, partition_date FROM (
+        SELECT entity, record_id, payload, partition_date,
+               ROW_NUMBER() OVER (
+                   PARTITION BY record_id
+                   ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
+               ) AS rn
+        FROM {table} {where}
+    ) AS versions
+    WHERE rn = 1 {and_window}
+    ORDER BY record_id
+"""
+
+
 def latest_raw(wh: Warehouse, table: str, start: date, end: date) -> pd.DataFrame:
     """The newest stored version of each record seen in the window, kept only where that
     newest version is itself in the window: re-running an old day never brings back a
     version a later day superseded. Partition = the day a version landed."""
     t = checked_table(table)
-    return wh.query(
-        f"""
-        SELECT entity, record_id, payload, partition_date FROM (
-            SELECT entity, record_id, payload, partition_date,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY record_id
-                       ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
-                   ) AS rn
-            FROM {t}
-            WHERE record_id IN (
-                SELECT record_id FROM {t} WHERE partition_date >= ? AND partition_date < ?
-            )
-        ) AS versions
-        WHERE rn = 1 AND partition_date >= ? AND partition_date < ?
-        ORDER BY record_id
-        """,
-        [start, end, start, end],
+    sql = _NEWEST_VERSIONS.format(
+        table=t,
+        where=f"WHERE record_id IN (SELECT record_id FROM {t} "
+        "WHERE partition_date >= ? AND partition_date < ?)",
+        and_window="AND partition_date >= ? AND partition_date < ?",
     )
+    return wh.query(sql, [start, end, start, end])
 
 
 def all_latest_raw(wh: Warehouse, table: str) -> pd.DataFrame:
     """The newest version of every record (for lookups across partitions)."""
-    t = checked_table(table)
-    return wh.query(
-        f"""
-        SELECT entity, record_id, payload, partition_date FROM (
-            SELECT entity, record_id, payload, partition_date,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY record_id
-                       ORDER BY partition_date DESC, loaded_at DESC, line_no DESC
-                   ) AS rn
-            FROM {t}
-        ) AS versions
-        WHERE rn = 1
-        ORDER BY record_id
-        """
-    )
+    return wh.query(_NEWEST_VERSIONS.format(table=checked_table(table), where="", and_window=""))
 
 
 # --- dead letters ----------------------------------------------------------------------

@@ -29,10 +29,12 @@ import logging
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 from sophia_pipeline.reliability import HttpClientConfig, RateLimit, ResilientHttpClient
 from sophia_pipeline.reliability.breaker import RedisLike
+
+from .base import ApiClient
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +171,7 @@ def advance_cursor(
 # -- the client ------------------------------------------------------------------------
 
 
-class ApolloClient:
+class ApolloClient(ApiClient):
     """Polls one Apollo entity (``contacts`` or ``accounts``) for changes."""
 
     NAME = "apollo"
@@ -199,15 +201,6 @@ class ApolloClient:
             secret_headers={"X-Api-Key": token},
             headers={"Cache-Control": "no-cache"},
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def iter_newest_first(self, stop_before: datetime) -> Iterator[dict[str, Any]]:
         """Records newest first, until the first one updated before ``stop_before``."""

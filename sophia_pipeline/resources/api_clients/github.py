@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -37,6 +37,8 @@ from sophia_pipeline.reliability import (
 from sophia_pipeline.reliability.breaker import RedisLike
 from sophia_pipeline.reliability.http import retry_after_from
 from sophia_pipeline.reliability.retry import parse_http_date
+
+from .base import ApiClient
 
 DEFAULT_BASE_URL = "https://api.github.com"
 DEFAULT_RATE_LIMIT = RateLimit(requests=5000, period_s=3600.0, burst=50)
@@ -89,7 +91,7 @@ class EventsPoll:
     not_modified: bool
 
 
-class GitHubEventsClient:
+class GitHubEventsClient(ApiClient):
     """Polls repository events with a fine-grained or classic token."""
 
     NAME = "github"
@@ -120,15 +122,6 @@ class GitHubEventsClient:
             },
             rate_limit_detector=github_rate_limit_detector,
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def poll(
         self, owner: str, repo: str, *, etag: str | None = None, seen: SeenIds = frozenset()

@@ -25,6 +25,8 @@ from sophia_pipeline.reliability import (
 )
 from sophia_pipeline.reliability.breaker import RedisLike
 
+from .base import ApiClient
+
 DEFAULT_BASE_URL = "https://api.gong.io"
 DEFAULT_RATE_LIMIT = RateLimit(requests=3, period_s=1.0)
 
@@ -50,7 +52,7 @@ def gong_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class GongClient:
+class GongClient(ApiClient):
     """Read-only Gong client. ``token`` is the value after ``Basic `` (or ``Bearer ``).
 
     With an access key and secret, use :meth:`from_access_key`.
@@ -82,15 +84,6 @@ class GongClient:
     def from_access_key(cls, access_key: str, access_key_secret: str, **kwargs: Any) -> Self:
         token = base64.b64encode(f"{access_key}:{access_key_secret}".encode()).decode()
         return cls(token, extra_secrets=[access_key, access_key_secret], **kwargs)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- endpoints ----------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 
@@ -35,6 +35,8 @@ from sophia_pipeline.reliability import (
     rate_limiter_for,
 )
 from sophia_pipeline.reliability.breaker import RedisLike
+
+from .base import ApiClient
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 # The lowest published general limit; raise it in config for higher plans.
@@ -89,7 +91,7 @@ def _epoch_ms(value: datetime) -> str:
     return str(int(value.timestamp() * 1000))
 
 
-class HubSpotClient:
+class HubSpotClient(ApiClient):
     """Read-only HubSpot CRM client authenticated with a private-app or OAuth token."""
 
     NAME = "hubspot"
@@ -120,15 +122,6 @@ class HubSpotClient:
         self._search_limiter = rate_limiter_for(
             f"{self.NAME}-search", search_rate_limit, redis, default_max_wait_s=max_wait
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def list_objects(
         self,

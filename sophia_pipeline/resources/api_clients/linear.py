@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -33,6 +33,8 @@ from sophia_pipeline.reliability import (
 from sophia_pipeline.reliability.breaker import RedisLike
 from sophia_pipeline.reliability.http import retry_after_from
 from sophia_pipeline.reliability.retry import parse_http_date
+
+from .base import ApiClient
 
 DEFAULT_BASE_URL = "https://api.linear.app"
 GRAPHQL_PATH = "/graphql"
@@ -129,7 +131,7 @@ def parse_linear_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class LinearClient:
+class LinearClient(ApiClient):
     """Read-only Linear client. ``token``: a personal API key (sent bare) or, with
     ``auth_scheme="Bearer"``, an OAuth access token."""
 
@@ -158,15 +160,6 @@ class LinearClient:
             headers={"Content-Type": "application/json"},
             rate_limit_detector=linear_rate_limit_detector,
         )
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run one GraphQL query; return ``data`` or raise :class:`GraphQLError`."""
