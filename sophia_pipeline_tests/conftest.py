@@ -8,9 +8,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 
 
 def free_port() -> int:
@@ -19,17 +22,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """REDIS_URL when set; otherwise a private redis-server on a free port."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
+def start_redis_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free loopback port, answering PING; (process, url)."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed and REDIS_URL is unset (.ci/run installs it)")
     port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [
             server,
@@ -54,12 +52,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while True:
         try:
             redis.Redis.from_url(url).ping()
-            break
+            return proc, url
         except redis.ConnectionError:
             if time.monotonic() > deadline:
                 proc.kill()
                 raise
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set; otherwise a private redis-server on a free port."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    proc, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -83,3 +90,23 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOPHIA_DATA_DIR", str(d))
     monkeypatch.setenv("SOPHIA_PROFILE", "local")
     return d
+
+
+@contextmanager
+def fakesnow_warehouse(tmp_path: Path) -> Iterator[SnowflakeWarehouse]:
+    """The Snowflake warehouse, for real, on fakesnow (Snowflake SQL run by DuckDB), with
+    the schema from sql/ applied."""
+    import fakesnow
+    from dagster_snowflake import SnowflakeResource
+
+    (tmp_path / "fakesnow").mkdir(exist_ok=True)
+    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
+        wh = SnowflakeWarehouse(
+            snowflake=SnowflakeResource(
+                account="acct", user="u", password="p", database="SOPHIA", paramstyle="qmark"
+            )
+        )
+        with wh.snowflake.get_connection() as con:
+            con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")
+        wh.ensure_schema()
+        yield wh

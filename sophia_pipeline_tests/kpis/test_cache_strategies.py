@@ -4,9 +4,7 @@ fill, semantic reuse of LLM answers, and reads that still answer when Redis dies
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from sophia_pipeline.resources.cache import CacheResource, RedisCache
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.settings import Profile, Settings
-from sophia_pipeline_tests.conftest import free_port
+from sophia_pipeline_tests.conftest import start_redis_server
 from sophia_pipeline_tests.kpis import dataset
 
 
@@ -188,29 +186,7 @@ def test_semantic_cache_reuses_answers_for_paraphrases_only(
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A redis-server of this test's own, so it can be killed mid-test."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is not installed (.ci/run installs it)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
+    proc, url = start_redis_server(tmp_path)
     yield proc, url
     if proc.poll() is None:
         proc.kill()

@@ -25,6 +25,7 @@ from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
 from sophia_pipeline.sources.costar_checkpoint import load_batch_file, read_checkpoint
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline_tests.conftest import fakesnow_warehouse
 
 DAY = date(2026, 9, 1)
 ROWS = 200
@@ -220,22 +221,7 @@ def test_a_wrong_header_is_dead_lettered_without_a_checkpoint(
 
 
 def test_the_same_transaction_works_on_snowflake(tmp_path: Path, batch_file: Path) -> None:
-    import fakesnow
-    from dagster_snowflake import SnowflakeResource
-
-    from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
-
-    (tmp_path / "fakesnow").mkdir()
-    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
-        wh = SnowflakeWarehouse(
-            snowflake=SnowflakeResource(
-                account="acct", user="u", password="p", database="SOPHIA", paramstyle="qmark"
-            )
-        )
-        with wh.snowflake.get_connection() as con:
-            con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")
-        wh.ensure_schema()
-
+    with fakesnow_warehouse(tmp_path) as wh:
         with pytest.raises(RuntimeError), wh.transaction() as tx:
             tx.execute("DELETE FROM ops.load_checkpoints")
             raise RuntimeError("rolled back")

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster_snowflake import SnowflakeResource
 
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
-from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.resources.warehouse import Warehouse, ddl_statements, tables_in_ddl
+from sophia_pipeline_tests.conftest import fakesnow_warehouse
 
 
 @pytest.fixture(params=["duckdb", "snowflake"])
@@ -22,18 +21,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
         wh.ensure_schema()
         yield wh
         return
-    import fakesnow
-
-    (tmp_path / "fakesnow").mkdir()
-    with fakesnow.patch(db_path=str(tmp_path / "fakesnow")):
-        wh = SnowflakeWarehouse(
-            snowflake=SnowflakeResource(
-                account="acct", user="u", password="p", database="SOPHIA", paramstyle="qmark"
-            )
-        )
-        with wh.snowflake.get_connection() as con:
-            con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")
-        wh.ensure_schema()
+    with fakesnow_warehouse(tmp_path) as wh:
         yield wh
 
 
