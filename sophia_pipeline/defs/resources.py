@@ -14,7 +14,8 @@ decides at load; its value is only read at launch, through ``EnvVar``):
 - apollo: the API (delta cursor) when ``APOLLO_API_KEY`` is set; github: events polling
   when ``GITHUB_TOKEN`` and ``GITHUB_REPOS`` are; else landing files;
 - costar: checkpointed batch files from ``COSTAR_BATCH_DIR`` (default: the landing
-  folder); slack: landing files (the webhook receiver writes them).
+  folder); slack: landing files (exports); live Slack and GitHub events come through the
+  webhook receiver, whose sensors hand each batch to the raw asset's run.
 """
 
 from __future__ import annotations
