@@ -12,7 +12,8 @@ from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis import dataset
 
 BIN = Path(sys.executable).parent
-# The command the report gives (dates aside); one run covers the whole range.
+REPO = Path(__file__).resolve().parents[2]
+# The README's command, word for word; one run covers the whole range.
 BACKFILL = (
     "dagster asset materialize -m sophia_pipeline.definitions --select kpi_rollups "
     "--partition-range 2026-09-16...2026-10-15"
@@ -20,6 +21,7 @@ BACKFILL = (
 
 
 def test_cli_backfills_30_days_of_kpi_rollups_in_one_run(tmp_path: Path) -> None:
+    assert BACKFILL in (REPO / "README.md").read_text()  # what users copy is what runs
     data = tmp_path / "sophia"
     wh = DuckDBWarehouse(path=str(data / "warehouse.duckdb"))
     wh.ensure_schema()
