@@ -40,25 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
-def _ensure_sniffio() -> None:
-    """httpcore asks sniffio which event loop is running, on every request. Without
-    sniffio installed each ask is a failed import that walks sys.path (~0.2 ms), which
-    made this client, not the server under test, the bottleneck. The bench only runs
-    asyncio, so answer that directly when the package is absent."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        import types
-
-        shim = types.ModuleType("sniffio")
-        shim.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        sys.modules["sniffio"] = shim
-
-
-_ensure_sniffio()
-
-import httpx  # noqa: E402
+import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import types
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 
 from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline.webhooks.server import main as server_main
+from sophia_pipeline_tests.conftest import free_port
 from sophia_pipeline_tests.webhooks.payloads import (
     GITHUB_SECRET,
     SLACK_SECRET,
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.slow
 EVENTS = 4000
 KILL_AFTER_ACKS = 1500
 CONCURRENCY = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start_receiver(root: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -145,24 +138,10 @@ def _landed(root: Path) -> Counter[tuple[str, str]]:
     return counts
 
 
-@pytest.fixture
-def fast_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpcore asks sniffio for the running event loop several times per request; with
-    sniffio absent (it is no longer an httpx/anyio dependency) every ask is a failed
-    import walking sys.path, ~10x the cost of the request itself. Answer it directly."""
-    try:
-        import sniffio  # noqa: F401
-    except ImportError:
-        shim = types.ModuleType("sniffio")
-        shim.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "sniffio", shim)
-
-
-@pytest.mark.usefixtures("fast_httpx")
 def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
     root = tmp_path / "land"
     log_path = tmp_path / "receiver.log"
-    port = _free_port()
+    port = free_port()
     proc = _start_receiver(root, port, log_path)
     try:
         _wait_ready(proc, port, log_path)
@@ -185,7 +164,7 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
     with open(last_segment, "ab") as f:
         f.write(b'{"id":"Ev-torn","source":"sla')
 
-    port2 = _free_port()
+    port2 = free_port()
     proc2 = _start_receiver(root, port2, log_path)
     try:
         _wait_ready(proc2, port2, log_path)
@@ -218,7 +197,7 @@ def test_second_receiver_on_the_same_folder_refuses_to_start(tmp_path: Path) -> 
     with LandingStore(root) as holder:
         holder.append("slack", "Ev0", "message", {}, {})
         log_path = tmp_path / "second.log"
-        proc = _start_receiver(root, _free_port(), log_path)
+        proc = _start_receiver(root, free_port(), log_path)
         assert proc.wait(timeout=30) == 3
     assert "another process is already writing" in log_path.read_text()
 
@@ -228,5 +207,5 @@ def test_cli_entry_refuses_without_secret(
 ) -> None:
     monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "g")
-    assert server_main(["--root", str(tmp_path), "--port", str(_free_port())]) == 2
+    assert server_main(["--root", str(tmp_path), "--port", str(free_port())]) == 2
     assert "SLACK_SIGNING_SECRET is not set" in capsys.readouterr().err
