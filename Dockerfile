@@ -5,7 +5,6 @@ WORKDIR /opt/sophia
 RUN pip install --no-cache-dir "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY sophia_pipeline ./sophia_pipeline
-COPY sql ./sql
 COPY workspace.yaml dagster.yaml ./
 # Editable: load_from_defs_folder finds pyproject.toml by walking up from the package.
 RUN pip install --no-cache-dir -e .

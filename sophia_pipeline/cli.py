@@ -12,7 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sophia_pipeline.settings import REPO_ROOT, Settings, load_settings
+from sophia_pipeline.settings import Settings, load_settings
+
+# The instance config beside pyproject.toml (the CLI runs from the project checkout).
+DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
 def _dagster_home(settings: Settings) -> Path:
@@ -21,7 +24,7 @@ def _dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", config)
+        shutil.copyfile(DAGSTER_YAML, config)
     return home
 
 

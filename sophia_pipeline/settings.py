@@ -17,10 +17,6 @@ class Profile(StrEnum):
     PROD = "prod"
 
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = REPO_ROOT / "sql"
-
-
 @dataclass(frozen=True)
 class Settings:
     profile: Profile

@@ -6,8 +6,8 @@ from typing import Any
 
 from sophia_pipeline.defs.resources import resources_for
 from sophia_pipeline.resources.vector_store import VectorStore
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings
+from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.status import unprocessed_counts
 
 RUN_LOG = "ops.embed_runs"

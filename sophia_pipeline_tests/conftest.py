@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 
 
 def free_port() -> int:

@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 
 from sophia_pipeline.definitions import defs
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.status import collect_status
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.factories import gong_call, small_gong_landing, write_gong_day
 
 FIRST = date(2026, 9, 1)

@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 
 from sophia_pipeline.definitions import defs
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.sample.generator import generate
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 
 REF = date(2026, 11, 20)
 CHANGE_DAY = date(2026, 11, 21)  # the day the deletions and edits land

@@ -28,8 +28,8 @@ from sophia_pipeline.processing.kpis import (
     threshold_crossings,
 )
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
-from sophia_pipeline.resources.tables import now_utc
-from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store.warehouse import Warehouse
 
 ALERTS_TABLE = "executive_intelligence.alerts"
 # Ticks on which a failed delivery is tried again (each with the poster's own retries).

@@ -15,7 +15,7 @@ import dagster as dg
 
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, InProcessTTLCache
-from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .assets.gong_intelligence import MENTIONS_KEY
 from .assets.kpis import KPI_KEY

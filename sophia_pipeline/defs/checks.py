@@ -20,10 +20,10 @@ import dagster as dg
 import pandas as pd
 
 from sophia_pipeline.partitions import daily_partitions
-from sophia_pipeline.resources.tables import now_utc
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
+from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store.warehouse import Warehouse
 
 # How old a raw asset's last materialization may be: its cadence plus slack for a slow
 # or retried run. CoStar delivers once a day.

@@ -26,10 +26,10 @@ import pandas as pd
 from sophia_pipeline.defs.policies import IO_RETRY
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.resources.prod_readers import to_landing
-from sophia_pipeline.resources.tables import append_raw, now_utc
-from sophia_pipeline.resources.warehouse import Transaction, Warehouse
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, validate_record
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
+from sophia_pipeline.store.tables import append_raw, now_utc
+from sophia_pipeline.store.warehouse import Transaction, Warehouse
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 

@@ -28,7 +28,6 @@ from dagster_snowflake import SnowflakeResource
 
 from sophia_pipeline.defs.airbyte import airbyte_connection_ids, airbyte_workspace
 from sophia_pipeline.resources.cache import CacheResource
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
@@ -41,11 +40,12 @@ from sophia_pipeline.resources.prod_readers import (
     HubSpotApiReader,
     LinearApiReader,
 )
-from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.store.warehouse import Warehouse
 
 PROD_REQUIRED = (
     "SNOWFLAKE_ACCOUNT",

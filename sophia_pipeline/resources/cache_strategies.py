@@ -31,8 +31,9 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from sophia_pipeline.store.warehouse import Warehouse
+
 from .cache import CacheResource
-from .warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

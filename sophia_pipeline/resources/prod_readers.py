@@ -53,8 +53,6 @@ from sophia_pipeline.resources.api_clients import (
 )
 from sophia_pipeline.resources.api_clients.apollo import parse_time
 from sophia_pipeline.resources.source_readers import SourceReader
-from sophia_pipeline.resources.tables import append_raw, record_dead_letters
-from sophia_pipeline.resources.warehouse import Warehouse, checked_table
 from sophia_pipeline.sources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
@@ -69,6 +67,8 @@ from sophia_pipeline.sources.landing import (
     validate_record,
 )
 from sophia_pipeline.sources.registry import SourceSpec
+from sophia_pipeline.store.tables import append_raw, record_dead_letters
+from sophia_pipeline.store.warehouse import Warehouse, checked_table
 
 log = logging.getLogger(__name__)
 

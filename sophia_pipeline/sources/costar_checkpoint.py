@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from sophia_pipeline.resources.tables import append_raw, now_utc, record_dead_letters
-from sophia_pipeline.resources.warehouse import Transaction, Warehouse
+from sophia_pipeline.store.tables import append_raw, now_utc, record_dead_letters
+from sophia_pipeline.store.warehouse import Transaction, Warehouse
 
 from . import costar
 from .landing import Accepted, parse_csv

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from sophia_pipeline.resources import tables
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings
+from sophia_pipeline.store import tables
+from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
 from sophia_pipeline.webhooks.landing import LandingStore
 

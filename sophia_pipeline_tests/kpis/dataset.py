@@ -46,7 +46,7 @@ from typing import Any
 
 import pandas as pd
 
-from sophia_pipeline.resources.warehouse import Warehouse
+from sophia_pipeline.store.warehouse import Warehouse
 
 KPI_DAY = date(2026, 10, 15)
 

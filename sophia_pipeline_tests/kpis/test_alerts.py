@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 
 from sophia_pipeline.defs import alerts
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis.dataset import mention_row
 
 RULES = CompetitorAlertRules(mention_threshold=5, threat_level_threshold=4, lookback_days=7)

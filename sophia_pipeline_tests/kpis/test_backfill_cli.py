@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis import dataset
 
 BIN = Path(sys.executable).parent

@@ -17,9 +17,9 @@ from sophia_pipeline.defs.assets.gong_intelligence import MENTIONS_KEY
 from sophia_pipeline.processing import kpis
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, RedisCache
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.settings import Profile, Settings
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.conftest import start_redis_server
 from sophia_pipeline_tests.kpis import dataset
 

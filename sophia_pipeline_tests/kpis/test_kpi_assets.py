@@ -15,8 +15,8 @@ import pytest
 from sophia_pipeline.defs.assets import dashboard as dashboard_assets
 from sophia_pipeline.defs.assets import kpis as kpi_assets
 from sophia_pipeline.defs.assets import report as report_assets
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.settings import Profile, Settings
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis import dataset
 
 

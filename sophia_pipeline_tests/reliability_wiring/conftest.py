@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sophia_pipeline.reliability.breaker import reset_memory_breakers
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.reliability.fault_server import fault_server, http_server
 
 __all__ = ["fault_server", "http_server"]

@@ -15,11 +15,11 @@ import pytest
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, dead_letter_check
 from sophia_pipeline.defs.jobs import dead_letter_replay, entity_of, replay_day
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import gong
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.factories import gong_call, write_gong_day
 
 DAY = date(2026, 9, 3)

@@ -16,10 +16,10 @@ from werkzeug import Request
 
 from sophia_pipeline.defs.airbyte import airbyte_sync_asset, airbyte_workspace
 from sophia_pipeline.defs.assets.sources import source_assets
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.prod_readers import ApolloApiReader, GongApiReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.reliability.fault_server import FaultServer, Status
 
 DAY = date(2026, 5, 1)

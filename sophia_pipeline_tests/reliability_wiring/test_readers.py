@@ -13,7 +13,6 @@ from werkzeug import Request, Response
 
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.defs.resources import prod_readers
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.prod_readers import (
     AirbyteTableReader,
     ApolloApiReader,
@@ -33,6 +32,7 @@ from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import gong, hubspot, linear
 from sophia_pipeline.sources.costar_checkpoint import read_cursor
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
 
 DAY = date(2026, 9, 2)

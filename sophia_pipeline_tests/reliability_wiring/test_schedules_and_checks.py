@@ -21,10 +21,10 @@ from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, FRESHNESS, freshness_checks
 from sophia_pipeline.defs.resources import PROD_REQUIRED
 from sophia_pipeline.defs.schedules import build_schedules
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 
 REPO = Path(__file__).resolve().parents[2]
 AIRBYTE_ENV = {

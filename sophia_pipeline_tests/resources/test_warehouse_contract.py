@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
-from sophia_pipeline.resources.warehouse import Warehouse, ddl_statements, tables_in_ddl
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.warehouse import Warehouse, ddl_statements, tables_in_ddl
 from sophia_pipeline_tests.conftest import fakesnow_warehouse
 
 

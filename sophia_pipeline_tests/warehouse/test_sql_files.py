@@ -1,33 +1,32 @@
-"""Every file in sql/ runs: as Snowflake SQL through fakesnow, and as its DuckDB rendering
-(resources/warehouse.py: ddl_statements) in DuckDB. Each file runs after the files before
+"""Every file in store/sql/ runs: as Snowflake SQL through fakesnow, and as its DuckDB
+rendering (store/warehouse.py: ddl_statements) in DuckDB. Each file runs after the files before
 it (its dependencies), twice (the DDL is re-run at every step start)."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from sophia_pipeline.resources.warehouse import ddl_statements
-from sophia_pipeline.settings import SQL_DIR
+from sophia_pipeline.store.warehouse import ddl_files, ddl_statements
 
-SQL_FILES = sorted(SQL_DIR.glob("*.sql"))
+SQL_FILES = ddl_files()
 DASHBOARD = "executive_intelligence.executive_dashboard_daily"
 
 
-def statements_of(path: Path, dialect: str, tmp: Path) -> tuple[list[str], list[str]]:
+def statements_of(path: Traversable, dialect: str, tmp: Path) -> tuple[list[str], list[str]]:
     """(statements of the files before ``path``, statements of ``path``) for ``dialect``."""
     before, upto = tmp / f"before-{dialect}", tmp / f"upto-{dialect}"
     before.mkdir()
     upto.mkdir()
     for f in SQL_FILES:
         if f.name < path.name:
-            shutil.copy(f, before / f.name)
+            (before / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
         if f.name <= path.name:
-            shutil.copy(f, upto / f.name)
+            (upto / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
     prior = ddl_statements(dialect, before)
     everything = ddl_statements(dialect, upto)
     assert everything[: len(prior)] == prior
@@ -40,7 +39,7 @@ def test_there_are_sql_files() -> None:
 
 
 @pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
-def test_file_runs_in_duckdb(path: Path, tmp_path: Path) -> None:
+def test_file_runs_in_duckdb(path: Traversable, tmp_path: Path) -> None:
     prior, own = statements_of(path, "duckdb", tmp_path)
     assert own, f"{path.name} has no statements"
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
@@ -50,7 +49,7 @@ def test_file_runs_in_duckdb(path: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: p.name)
-def test_file_runs_in_fakesnow(path: Path, tmp_path: Path) -> None:
+def test_file_runs_in_fakesnow(path: Traversable, tmp_path: Path) -> None:
     import fakesnow
     import snowflake.connector
 

@@ -23,8 +23,8 @@ from sophia_pipeline.defs.webhook_sensors import (
     RANGE_START_TAG,
     sensor_name,
 )
-from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch
 from sophia_pipeline.webhooks.status import unprocessed_counts
 from sophia_pipeline_tests.webhooks.payloads import (

@@ -8,9 +8,9 @@ import pandas as pd
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import dashboard_series
-from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 

@@ -21,8 +21,8 @@ import pandas as pd
 from sophia_pipeline.defs.checks import checks_not_policies
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import OWNERS
-from sophia_pipeline.resources.warehouse import Warehouse, checked_table
 from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.store.warehouse import Warehouse, checked_table
 
 DEFAULT_LOADED_AT = "flow_published_at"
 DEFAULT_FRESHNESS_MINUTES = 60

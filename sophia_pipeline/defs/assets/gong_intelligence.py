@@ -10,10 +10,10 @@ from sophia_pipeline.processing.tag_documents import document_mentions
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
-from sophia_pipeline.resources import tables
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store import tables
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import window_label, window_of
 

@@ -10,9 +10,9 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.processing import kpis
-from sophia_pipeline.resources.tables import now_utc
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 from .windows import window_label, window_of

@@ -9,11 +9,11 @@ from sophia_pipeline.processing.documents_to_chunks import chunk_rows
 from sophia_pipeline.processing.embedding import embed_in_slices, timed
 from sophia_pipeline.processing.tokens import default_counter
 from sophia_pipeline.processing.vectors import missing_hashes
-from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.embedder import Embedder
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store import tables
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import window_label, window_of
 

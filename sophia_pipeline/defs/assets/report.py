@@ -12,8 +12,8 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .dashboard import DASHBOARD_KEY, ON_INPUT_CHANGE, read_dashboard
 from .gong_intelligence import MENTIONS_KEY

@@ -8,11 +8,11 @@ import dagster as dg
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
-from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.source_readers import SourceReader
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
+from sophia_pipeline.store import tables
+from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch, webhook_records
 
 from .windows import window_label, window_of

@@ -5,11 +5,11 @@ import dagster as dg
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.vectors import plan_index_sync
-from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
-from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.store import tables
+from sophia_pipeline.store.warehouse import Warehouse
 
 from .processing import SOURCES
 from .windows import window_label

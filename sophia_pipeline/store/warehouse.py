@@ -1,6 +1,7 @@
 """The warehouse interface: DuckDB locally, Snowflake in production.
 
-SQL is written once, in Snowflake's dialect, as files under ``sql/``; the DuckDB
+SQL is written once, in Snowflake's dialect, as files under ``store/sql/`` (package data,
+so an installed wheel carries them); the DuckDB
 implementation runs the sqlglot transpilation of the same files. Values always travel as
 ``?`` parameters; table names only ever come from this codebase, never from input.
 """
@@ -12,14 +13,13 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 import sqlglot
-
-from sophia_pipeline.settings import SQL_DIR
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,21 @@ def checked_table(name: str) -> str:
     return name.lower()
 
 
-def ddl_statements(dialect: str, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Every statement of ``sql/*.sql`` in file order, rendered for ``dialect``."""
+# Read through importlib.resources, not a path relative to the source tree: the files are
+# package data and must be found wherever the package is installed.
+DDL_DIR: Traversable = files("sophia_pipeline.store") / "sql"
+
+
+def ddl_files(sql_dir: Traversable = DDL_DIR) -> list[Traversable]:
+    """The ``*.sql`` files of ``sql_dir`` in run order (their names start with a number)."""
+    return sorted((p for p in sql_dir.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+
+
+def ddl_statements(dialect: str, sql_dir: Traversable = DDL_DIR) -> list[str]:
+    """Every statement of the DDL files in file order, rendered for ``dialect``."""
     statements: list[str] = []
-    for path in sorted(sql_dir.glob("*.sql")):
-        text = path.read_text()
+    for path in ddl_files(sql_dir):
+        text = path.read_text(encoding="utf-8")
         if dialect == "snowflake":
             statements.extend(
                 s.sql(dialect="snowflake") for s in sqlglot.parse(text, read="snowflake") if s
@@ -70,10 +80,10 @@ def _dynamic_table_as_view(stmt: sqlglot.exp.Expression) -> sqlglot.exp.Expressi
     return sqlglot.exp.Create(this=stmt.this, kind="VIEW", replace=True, expression=stmt.expression)
 
 
-def tables_in_ddl(sql_dir: Path = SQL_DIR) -> list[str]:
+def tables_in_ddl(sql_dir: Traversable = DDL_DIR) -> list[str]:
     names: list[str] = []
-    for path in sorted(sql_dir.glob("*.sql")):
-        for stmt in sqlglot.parse(path.read_text(), read="snowflake"):
+    for path in ddl_files(sql_dir):
+        for stmt in sqlglot.parse(path.read_text(encoding="utf-8"), read="snowflake"):
             if isinstance(stmt, sqlglot.exp.Create) and stmt.kind == "TABLE":
                 table = stmt.this.this if isinstance(stmt.this, sqlglot.exp.Schema) else stmt.this
                 names.append(f"{table.db}.{table.name}".lower())
@@ -122,7 +132,7 @@ def in_transaction(tx: Transaction) -> Iterator[Transaction]:
 class Warehouse(dg.ConfigurableResource):
     """Tables of rows. Writes are idempotent: replace by key or by window, never blind."""
 
-    create_schema: bool = True  # run sql/ (CREATE ... IF NOT EXISTS) when a step starts
+    create_schema: bool = True  # run store/sql/ (CREATE ... IF NOT EXISTS) when a step starts
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.create_schema:
