@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sophia_pipeline.defs.resources import resources_for
 from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.settings import Settings
+from sophia_pipeline.store import ops
 from sophia_pipeline.store.warehouse import Warehouse
-from sophia_pipeline.webhooks.status import unprocessed_counts
+from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
+from sophia_pipeline.webhooks.landing import LandingStore
+
+log = logging.getLogger(__name__)
 
 RUN_LOG = "ops.embed_runs"
+
+
+def unprocessed_counts(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
+    """Landed webhook events the raw layer has not loaded yet, per source: those after
+    each source's committed cursor (``ops.webhook_cursors``); everything landed when
+    nothing was committed yet. The warehouse schema must exist
+    (``warehouse.ensure_schema()``)."""
+    committed = ops.webhook_cursors(warehouse)
+    store = LandingStore(settings.webhook_landing_dir)
+    counts: dict[str, int] = {}
+    for source in WEBHOOK_SOURCES:
+        cursor = committed.get(source)
+        try:
+            counts[source] = store.count_after(source, cursor)
+        except ValueError:
+            # A cursor this store cannot have issued (the landing folder was replaced):
+            # over-reporting is the safe side of a status number.
+            log.warning("webhook cursor %r of %s is not valid here; counting all", cursor, source)
+            counts[source] = store.count_after(source, None)
+    return counts
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
@@ -18,22 +43,6 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     warehouse: Warehouse = resources["warehouse"]  # type: ignore[assignment]
     vectors: VectorStore = resources["vector_store"]  # type: ignore[assignment]
     warehouse.ensure_schema()
-    last = warehouse.query(
-        """
-        SELECT run_id, SUM(texts_total) AS texts_total, SUM(texts_embedded) AS texts_embedded,
-               SUM(cache_hits) AS cache_hits, MAX(recorded_at) AS finished
-        FROM ops.embed_runs GROUP BY run_id ORDER BY finished DESC LIMIT 1
-        """
-    )
-    last_run = None
-    if len(last):
-        row = last.iloc[0]
-        last_run = {
-            "run_id": row["run_id"],
-            "texts_total": int(row["texts_total"]),
-            "texts_embedded": int(row["texts_embedded"]),
-            "cache_hits": int(row["cache_hits"]),
-        }
     counts = warehouse.table_counts()
     # A log of runs, not data: it grows with every run by design, so it is reported
     # apart from the tables whose counts a re-run must leave unchanged.
@@ -46,5 +55,5 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "vectors": vectors.count(),
         "dead_letters": warehouse.count("ops.dead_letters"),
         "webhooks_unprocessed": unprocessed_counts(settings, warehouse),
-        "last_run": last_run,
+        "last_run": ops.last_embed_run(warehouse),
     }

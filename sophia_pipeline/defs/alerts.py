@@ -28,7 +28,7 @@ from sophia_pipeline.processing.kpis import (
     threshold_crossings,
 )
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
-from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
 ALERTS_TABLE = "executive_intelligence.alerts"

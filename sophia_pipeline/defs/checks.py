@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import dagster as dg
-import pandas as pd
 
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.settings import Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
-from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store.ops import dead_letter_counts, save_watermarks, watermarks
 from sophia_pipeline.store.warehouse import Warehouse
 
 # How old a raw asset's last materialization may be: its cadence plus slack for a slow
@@ -63,46 +62,6 @@ def freshness_checks() -> list[dg.AssetChecksDefinition]:
 
 
 # --- dead-letter growth -------------------------------------------------------------------
-
-
-def dead_letter_counts(wh: Warehouse, source: str, start: date, end: date) -> dict[date, int]:
-    df = wh.query(
-        "SELECT partition_date, COUNT(*) AS n FROM ops.dead_letters "
-        "WHERE source = ? AND partition_date >= ? AND partition_date < ? "
-        "GROUP BY partition_date",
-        [source, start, end],
-    )
-    return {
-        pd.Timestamp(d).date(): int(n) for d, n in zip(df["partition_date"], df["n"], strict=True)
-    }
-
-
-def watermarks(wh: Warehouse, source: str, start: date, end: date) -> dict[date, int]:
-    df = wh.query(
-        "SELECT partition_date, dead_letters FROM ops.dead_letter_watermarks "
-        "WHERE source = ? AND partition_date >= ? AND partition_date < ?",
-        [source, start, end],
-    )
-    return {
-        pd.Timestamp(d).date(): int(n)
-        for d, n in zip(df["partition_date"], df["dead_letters"], strict=True)
-    }
-
-
-def save_watermarks(
-    wh: Warehouse, source: str, start: date, end: date, counts: dict[date, int]
-) -> None:
-    checked_at = now_utc()
-    df = pd.DataFrame(
-        [
-            {"source": source, "partition_date": d, "dead_letters": n, "checked_at": checked_at}
-            for d, n in sorted(counts.items())
-        ],
-        columns=["source", "partition_date", "dead_letters", "checked_at"],
-    )
-    wh.replace_window(
-        "ops.dead_letter_watermarks", df, "partition_date", start, end, "source = ?", [source]
-    )
 
 
 def grown(before: dict[date, int], now: dict[date, int]) -> dict[date, int]:

@@ -28,8 +28,10 @@ from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.resources.prod_readers import to_landing
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, validate_record
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
-from sophia_pipeline.store.tables import append_raw, now_utc
-from sophia_pipeline.store.warehouse import Transaction, Warehouse
+from sophia_pipeline.store.common import now_utc
+from sophia_pipeline.store.ops import dead_letters_to_replay, delete_dead_letters, keep_failing
+from sophia_pipeline.store.raw import append_raw
+from sophia_pipeline.store.warehouse import Warehouse
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -48,6 +50,10 @@ def entity_of(spec: SourceSpec, source_file: str | None) -> str | None:
         if part in by_folder and prev.split(":")[-1] == spec.name:
             return by_folder[part]
     return None
+
+
+def _opt_date(value: Any) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def replay_day(source_file: str | None, partition_date: Any) -> date:
@@ -100,51 +106,6 @@ def reparse(spec: SourceSpec, row: dict[str, Any]) -> Accepted[Any] | Rejected:
     )
 
 
-def _select(
-    wh: Warehouse, sources: list[str] | None, ids: list[str] | None, limit: int
-) -> pd.DataFrame:
-    where, params = ["1 = 1"], []
-    if sources:
-        where.append(f"source IN ({', '.join('?' for _ in sources)})")
-        params.extend(sources)
-    if ids:
-        where.append(f"dead_letter_id IN ({', '.join('?' for _ in ids)})")
-        params.extend(ids)
-    return wh.query(
-        f"SELECT * FROM ops.dead_letters WHERE {' AND '.join(where)} "
-        "ORDER BY first_seen, dead_letter_id LIMIT ?",
-        [*params, int(limit)],
-    )
-
-
-def _opt_date(value: Any) -> date | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
-
-
-def _keep_failing(tx: Transaction, row: dict[str, Any], error: str) -> None:
-    """The letter stays, with today's reason, one more attempt and a new last_seen."""
-    tx.execute("DELETE FROM ops.dead_letters WHERE dead_letter_id = ?", [row["dead_letter_id"]])
-    line_no = row.get("line_no")
-    tx.insert(
-        "ops.dead_letters",
-        [
-            {
-                "dead_letter_id": str(row["dead_letter_id"]),
-                "source": str(row["source"]),
-                "stage": str(row["stage"]),
-                "source_file": row.get("source_file"),
-                "line_no": None if line_no is None or pd.isna(line_no) else int(line_no),
-                "partition_date": _opt_date(row.get("partition_date")),
-                "payload": row.get("payload"),
-                "error": error,
-                "attempts": int(row["attempts"]) + 1,
-                "first_seen": pd.Timestamp(row["first_seen"]).to_pydatetime(),
-                "last_seen": now_utc(),
-            }
-        ],
-    )
-
-
 def replay_dead_letters(
     wh: Warehouse,
     sources: list[str] | None = None,
@@ -154,7 +115,7 @@ def replay_dead_letters(
     """Re-processes dead letters (of ``sources``, or ``ids``; all when both are empty)
     in one transaction per source."""
     outcome = ReplayOutcome()
-    rows = _select(wh, sources, ids, limit)
+    rows = dead_letters_to_replay(wh, sources, ids, limit)
     for source, group in rows.groupby("source", sort=True):
         spec = SPECS.get(str(source))
         if spec is None:
@@ -167,17 +128,10 @@ def replay_dead_letters(
             append_raw(
                 tx, spec.raw_table, accepted, spec.record_id, by_id_only=spec.name in _BY_ID_ONLY
             )
-            done = [row["dead_letter_id"] for row, _ in ok]
-            for i in range(0, len(done), 500):
-                chunk = done[i : i + 500]
-                tx.execute(
-                    "DELETE FROM ops.dead_letters WHERE dead_letter_id IN "
-                    f"({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
+            delete_dead_letters(tx, [row["dead_letter_id"] for row, _ in ok])
             for row, r in results:
                 if isinstance(r, Rejected):
-                    _keep_failing(tx, row, r.error)
+                    keep_failing(tx, row, r.error)
                     outcome.still_failing[spec.name] += 1
                     outcome.errors[row["dead_letter_id"]] = r.error
         for _, a in ok:

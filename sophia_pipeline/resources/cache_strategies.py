@@ -31,6 +31,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .cache import CacheResource
@@ -140,17 +141,7 @@ EXECUTIVE_KPIS_KEY = "latest"
 
 def load_executive_kpis(warehouse: Warehouse, days: int = 30) -> dict[str, Any]:
     """The newest KPI row and the series of the ``days`` before it."""
-    # A year is 365 small rows: slicing here keeps the SQL free of dialect-specific LIMIT
-    # binding.
-    df = (
-        warehouse.query(
-            "SELECT * FROM executive_intelligence.kpi_rollups WHERE kpi_date <= ? "
-            "ORDER BY kpi_date DESC",
-            [_today()],
-        )
-        .head(days)
-        .sort_values("kpi_date")
-    )
+    df = executive.kpi_rollups_up_to(warehouse, _today()).head(days).sort_values("kpi_date")
     if len(df):
         df = df.assign(kpi_date=pd.to_datetime(df["kpi_date"]).dt.date)
     rows = _records(df.drop(columns=["computed_at"], errors="ignore"))
@@ -182,25 +173,10 @@ def load_competitive_data(warehouse: Warehouse, days: int = 30) -> dict[str, Any
     """Per competitor over the last ``days`` days: mentions, highest and mean threat,
     mean sentiment, last mention; and the per-day counts behind the trend chart."""
     since = _today() - timedelta(days=days - 1)
-    per_competitor = warehouse.query(
-        "SELECT competitor, COUNT(*) AS mentions, MAX(threat_level) AS max_threat, "
-        "AVG(threat_level) AS avg_threat, AVG(sentiment) AS avg_sentiment, "
-        "MAX(mentioned_at) AS last_mentioned_at "
-        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ? "
-        "GROUP BY competitor ORDER BY mentions DESC, competitor",
-        [since],
-    )
-    daily = warehouse.query(
-        "SELECT competitor, CAST(mentioned_at AS DATE) AS day, COUNT(*) AS mentions, "
-        "MAX(threat_level) AS max_threat "
-        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ? "
-        "GROUP BY competitor, CAST(mentioned_at AS DATE) ORDER BY day, competitor",
-        [since],
-    )
     return {
         "since": since.isoformat(),
-        "competitors": _records(per_competitor),
-        "daily": _records(daily),
+        "competitors": _records(intelligence.competitor_totals_since(warehouse, since)),
+        "daily": _records(intelligence.competitor_days_since(warehouse, since)),
     }
 
 
@@ -221,12 +197,7 @@ def warm_competitive_data(cache: CacheResource, warehouse: Warehouse) -> dict[st
 
 def load_gong_summary(warehouse: Warehouse, call_id: str) -> dict[str, Any] | None:
     """One call's summary: who, when, how it went, competitors and talking points."""
-    df = warehouse.query(
-        "SELECT call_id, title, call_date, started_at, duration_s, account_id, deal_id, "
-        "rep_email, turn_count, sentiment_score, competitive_mentions, talking_points_used, "
-        "outcome_category FROM gong_intelligence.call_transcripts WHERE call_id = ?",
-        [call_id],
-    )
+    df = intelligence.call_summary(warehouse, call_id)
     if df.empty:
         return None
     row = _records(df)[0]

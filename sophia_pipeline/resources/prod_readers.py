@@ -56,8 +56,6 @@ from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.sources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
-    read_cursor,
-    set_cursor_tx,
 )
 from sophia_pipeline.sources.landing import (
     Accepted,
@@ -67,7 +65,9 @@ from sophia_pipeline.sources.landing import (
     validate_record,
 )
 from sophia_pipeline.sources.registry import SourceSpec
-from sophia_pipeline.store.tables import append_raw, record_dead_letters
+from sophia_pipeline.store.external import airbyte_records
+from sophia_pipeline.store.ops import read_cursor, record_dead_letters, set_cursor_tx
+from sophia_pipeline.store.raw import append_raw, record_ids_since
 from sophia_pipeline.store.warehouse import Warehouse, checked_table
 
 log = logging.getLogger(__name__)
@@ -312,14 +312,11 @@ class AirbyteTableReader(SourceReader):
             # A day either side in SQL, exact bounds in Python: the column is a
             # TIMESTAMP_TZ and a bound parameter is compared in the session's time zone,
             # which differs between Snowflake accounts.
-            df = self.warehouse.query(
-                f"SELECT _airbyte_extracted_at AS extracted_at, _airbyte_data AS data "
-                f"FROM {table} WHERE _airbyte_extracted_at >= ? AND _airbyte_extracted_at < ? "
-                "ORDER BY _airbyte_extracted_at",
-                [
-                    lo.replace(tzinfo=None) - timedelta(days=1),
-                    hi.replace(tzinfo=None) + timedelta(days=1),
-                ],
+            df = airbyte_records(
+                self.warehouse,
+                table,
+                lo.replace(tzinfo=None) - timedelta(days=1),
+                hi.replace(tzinfo=None) + timedelta(days=1),
             )
             tables += 1
             source_file = f"airbyte:{spec.name}/{folder}"
@@ -489,13 +486,7 @@ class GitHubApiReader(_ApiReader):
     def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
         logger = _logger(log)
         since = start - timedelta(days=self.lookback_days)
-        seen = set(
-            self.warehouse.query(
-                f"SELECT DISTINCT record_id FROM {checked_table(spec.raw_table)} "
-                "WHERE partition_date >= ?",
-                [since],
-            )["record_id"]
-        )
+        seen = record_ids_since(self.warehouse, spec.raw_table, since)
         everything: list[Accepted[Any]] = []
         polled = 0
         with GitHubEventsClient(self.token, **self._client_kwargs()) as client:

@@ -11,8 +11,10 @@ Checkpoints are keyed by the file's name and content hash: a moved file keeps it
 place, a re-delivered file with different content starts from the top (its unchanged
 rows are then de-duplicated by record id + content hash, like every raw load).
 
-Rows, dead letters and checkpoint change together inside ``Warehouse.transaction()``;
-the Apollo and GitHub readers commit rows + cursor the same way.
+Rows, dead letters and checkpoint change together inside ``Warehouse.transaction()``,
+written explicitly, batch by batch, through ``store.raw`` and ``store.ops`` (this is the
+one reader that must write while it reads); the Apollo and GitHub readers commit rows +
+cursor the same way.
 """
 
 from __future__ import annotations
@@ -23,57 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from sophia_pipeline.store.tables import append_raw, now_utc, record_dead_letters
-from sophia_pipeline.store.warehouse import Transaction, Warehouse
+from sophia_pipeline.store.ops import (
+    Checkpoint,
+    read_checkpoint,
+    record_dead_letters,
+    set_checkpoint_tx,
+)
+from sophia_pipeline.store.raw import append_raw
+from sophia_pipeline.store.warehouse import Warehouse
 
 from . import costar
 from .landing import Accepted, parse_csv
 
 DEFAULT_BATCH_SIZE = 500
-
-# --- raw rows, dead letters and cursors inside a transaction ------------------------------
-
-
-def set_cursor_tx(
-    tx: Transaction, source: str, name: str, value: str, run_id: str | None = None
-) -> None:
-    tx.execute(
-        "DELETE FROM ops.source_cursors WHERE source = ? AND cursor_name = ?", [source, name]
-    )
-    tx.insert(
-        "ops.source_cursors",
-        [
-            {
-                "source": source,
-                "cursor_name": name,
-                "cursor_value": value,
-                "run_id": run_id,
-                "updated_at": now_utc(),
-            }
-        ],
-    )
-
-
-def read_cursor(wh: Warehouse, source: str, name: str) -> str | None:
-    df = wh.query(
-        "SELECT cursor_value FROM ops.source_cursors WHERE source = ? AND cursor_name = ?",
-        [source, name],
-    )
-    return None if df.empty else str(df["cursor_value"].iloc[0])
-
-
-# --- checkpoints --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    file_key: str
-    file_sha256: str
-    rows_done: int
-    completed: bool
-    rows_total: int | None = None
 
 
 @dataclass
@@ -97,47 +61,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_checkpoint(wh: Warehouse, source: str, file_key: str) -> Checkpoint | None:
-    df = wh.query(
-        "SELECT file_key, file_sha256, rows_done, completed, rows_total "
-        "FROM ops.load_checkpoints WHERE source = ? AND file_key = ?",
-        [source, file_key],
-    )
-    if df.empty:
-        return None
-    row = df.iloc[0]
-    total = row["rows_total"]
-    return Checkpoint(
-        file_key=str(row["file_key"]),
-        file_sha256=str(row["file_sha256"]),
-        rows_done=int(row["rows_done"]),
-        completed=bool(row["completed"]),
-        rows_total=None if pd.isna(total) else int(total),
-    )
-
-
-def _set_checkpoint_tx(tx: Transaction, source: str, cp: Checkpoint, run_id: str | None) -> None:
-    tx.execute(
-        "DELETE FROM ops.load_checkpoints WHERE source = ? AND file_key = ?",
-        [source, cp.file_key],
-    )
-    tx.insert(
-        "ops.load_checkpoints",
-        [
-            {
-                "source": source,
-                "file_key": cp.file_key,
-                "file_sha256": cp.file_sha256,
-                "rows_done": cp.rows_done,
-                "rows_total": cp.rows_total,
-                "completed": cp.completed,
-                "run_id": run_id,
-                "updated_at": now_utc(),
-            }
-        ],
-    )
 
 
 BeforeCommit = Callable[[int, int], None]  # (batch number from 1, rows_done after it)
@@ -198,7 +121,7 @@ def load_batch_file(
         with wh.transaction() as tx:
             new, known = append_raw(tx, raw_table, ok, record_id)
             dead = record_dead_letters(tx, costar.SOURCE, stage, bad, day)
-            _set_checkpoint_tx(
+            set_checkpoint_tx(
                 tx,
                 costar.SOURCE,
                 Checkpoint(key, digest, upto, last, report.rows_total if last else None),
@@ -214,5 +137,5 @@ def load_batch_file(
         done = upto
     if report.rows_total == 0:  # an empty file (header only) is complete at once
         with wh.transaction() as tx:
-            _set_checkpoint_tx(tx, costar.SOURCE, Checkpoint(key, digest, 0, True, 0), run_id)
+            set_checkpoint_tx(tx, costar.SOURCE, Checkpoint(key, digest, 0, True, 0), run_id)
     return report

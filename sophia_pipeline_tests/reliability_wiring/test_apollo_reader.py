@@ -16,9 +16,9 @@ from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.resources.api_clients import DeltaCursor
 from sophia_pipeline.resources.prod_readers import ApolloApiReader
 from sophia_pipeline.settings import load_settings
-from sophia_pipeline.sources.costar_checkpoint import read_cursor
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.ops import read_cursor
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
 
 DAY = date(2026, 5, 1)

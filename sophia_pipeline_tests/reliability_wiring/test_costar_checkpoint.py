@@ -21,9 +21,10 @@ from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.resources.prod_readers import CoStarBatchReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.costar_checkpoint import load_batch_file, read_checkpoint
+from sophia_pipeline.sources.costar_checkpoint import load_batch_file
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.ops import read_checkpoint
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline_tests.conftest import fakesnow_warehouse
 

@@ -30,9 +30,9 @@ from sophia_pipeline.resources.prod_readers import (
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import gong, hubspot, linear
-from sophia_pipeline.sources.costar_checkpoint import read_cursor
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.ops import read_cursor
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
 
 DAY = date(2026, 9, 2)

@@ -24,9 +24,9 @@ from sophia_pipeline.defs.webhook_sensors import (
     sensor_name,
 )
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.status import unprocessed_counts
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch
-from sophia_pipeline.webhooks.status import unprocessed_counts
 from sophia_pipeline_tests.webhooks.payloads import (
     github_issues,
     github_pull_request,

@@ -9,13 +9,12 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import dashboard_series
 from sophia_pipeline.settings import Settings, load_settings
-from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
+from sophia_pipeline.store import executive
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 
 DASHBOARD_KEY = dg.AssetKey("executive_dashboard_data")
-DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
 
 # Unpartitioned below daily-partitioned inputs: plain eager() would wait for every past
 # partition of its inputs to exist ("any deps missing"), i.e. forever. Without that
@@ -25,16 +24,7 @@ ON_INPUT_CHANGE = dg.AutomationCondition.eager().without(~dg.AutomationCondition
 
 def read_dashboard(warehouse: Warehouse) -> pd.DataFrame:
     """The 30 daily rows up to today (UTC), days without activity filled with zeros."""
-    rows = warehouse.query(f"SELECT * FROM {DASHBOARD_TABLE} ORDER BY activity_date")
-    return dashboard_series(rows, datetime.now(UTC).date())
-
-
-def refresh(warehouse: Warehouse) -> None:
-    """Snowflake refreshes the dynamic table within its 5-minute lag on its own; a run
-    asks for it now, so what it reports includes the inputs that triggered it. DuckDB's
-    view is always current."""
-    if isinstance(warehouse, SnowflakeWarehouse):
-        warehouse.execute(f"ALTER DYNAMIC TABLE {DASHBOARD_TABLE} REFRESH")
+    return dashboard_series(executive.dashboard_rows(warehouse), datetime.now(UTC).date())
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -53,13 +43,15 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "The executive dashboard's data, last 30 days by day: total calls, average "
             "call sentiment, unique accounts on calls, competitors mentioned (distinct, "
             "any source) and mentions. In Snowflake a dynamic table (TARGET_LAG 5 "
-            "minutes, incremental refresh; sql/65_executive_dashboard.sql says why not a "
+            "minutes, incremental refresh; store/sql/65_executive_dashboard.sql says why not a "
             "materialized view), in DuckDB a view over the same query. Materializing it "
             "refreshes the dynamic table now; it runs whenever an input partition changes."
         ),
     )
     def executive_dashboard_data(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
-        refresh(warehouse)
+        # Asked now (Snowflake would within its 5-minute lag), so what the run reports
+        # includes the inputs that triggered it.
+        executive.refresh_dashboard(warehouse)
         df = read_dashboard(warehouse)
         active = df[df["total_calls"] > 0]
         return dg.MaterializeResult(

@@ -11,7 +11,6 @@ Prod profile only, and only once ``ESTUARY_TABLE`` is set: locally there is no E
 """
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -22,11 +21,11 @@ from sophia_pipeline.defs.checks import checks_not_policies
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import OWNERS
 from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.store.external import newest_and_rows
 from sophia_pipeline.store.warehouse import Warehouse, checked_table
 
 DEFAULT_LOADED_AT = "flow_published_at"
 DEFAULT_FRESHNESS_MINUTES = 60
-_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def estuary_key(table: str) -> dg.AssetKey:
@@ -48,11 +47,7 @@ def estuary_spec(table: str, settings: Settings) -> dg.AssetSpec:
 
 def last_loaded(wh: Warehouse, table: str, column: str) -> tuple[float | None, int]:
     """The newest load time in ``table`` (epoch seconds, None when empty) and its rows."""
-    if not _COLUMN.match(column):
-        raise ValueError(f"not a column name: {column!r}")
-    df = wh.query(f"SELECT MAX({column}) AS loaded_at, COUNT(*) AS n FROM {checked_table(table)}")
-    value = df["loaded_at"].iloc[0]
-    rows = int(df["n"].iloc[0])
+    value, rows = newest_and_rows(wh, table, column)
     if value is None or pd.isna(value):
         return None, rows
     stamp = pd.Timestamp(value)

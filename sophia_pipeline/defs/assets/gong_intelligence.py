@@ -12,7 +12,7 @@ from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatche
 from sophia_pipeline.processing.transcripts import transcript_rows
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
-from sophia_pipeline.store import tables
+from sophia_pipeline.store import intelligence, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import window_label, window_of
@@ -41,13 +41,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         level (1 + one point each for an evaluation cue, an incumbency cue, a pricing or
         switching cue, and negative sentiment), with the chunk that holds it."""
         start, end = window_of(context)
-        docs = tables.read_documents_all_sources(warehouse, start, end)
-        chunks = warehouse.query(
-            "SELECT chunk_id, doc_id, start_char, end_char FROM staging.chunks "
-            "WHERE doc_id IN (SELECT doc_id FROM staging.documents "
-            "WHERE partition_date >= ? AND partition_date < ?)",
-            [start, end],
-        )
+        docs = staging.read_documents_all_sources(warehouse, start, end)
+        chunks = staging.chunk_spans_of_window_documents(warehouse, start, end)
         chunks_of: dict[str, list[dict]] = {}
         for c in chunks.to_dict("records"):
             chunks_of.setdefault(c["doc_id"], []).append(c)
@@ -57,13 +52,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             for d in docs.to_dict("records")
             for m in document_mentions(d, chunks_of.get(d["doc_id"], []), matcher)
         ]
-        written = tables.replace_for_window_docs(
-            warehouse,
-            "competitive_intelligence.competitor_mentions",
-            pd.DataFrame(rows),
-            start,
-            end,
-        )
+        written = intelligence.write_competitor_mentions(warehouse, pd.DataFrame(rows), start, end)
         per = pd.Series([r["competitor"] for r in rows]).value_counts().to_dict() if rows else {}
         yield dg.MaterializeResult(
             metadata={
@@ -100,19 +89,13 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         outcome_category (from the linked HubSpot deal's stage; "unknown" without one).
         The window's rows are replaced, so re-runs never duplicate."""
         start, end = window_of(context)
-        docs = tables.read_documents(warehouse, "gong", start, end)
-        chunks = tables.read_chunks(warehouse, start, end, source="gong")
-        mentions = warehouse.query(
-            "SELECT * FROM competitive_intelligence.competitor_mentions "
-            "WHERE source = 'gong' AND partition_date >= ? AND partition_date < ?",
-            [start, end],
-        )
+        docs = staging.read_documents(warehouse, "gong", start, end)
+        chunks = staging.read_chunks(warehouse, start, end, source="gong")
+        mentions = intelligence.gong_mentions(warehouse, start, end)
         df = transcript_rows(
-            docs, chunks, mentions, tables.live_deals(warehouse), TalkingPointMatcher()
+            docs, chunks, mentions, staging.live_deals(warehouse), TalkingPointMatcher()
         )
-        written = warehouse.replace_window(
-            "gong_intelligence.call_transcripts", df, "call_date", start, end
-        )
+        written = intelligence.write_call_transcripts(warehouse, df, start, end)
         outcomes = df["outcome_category"].value_counts().to_dict() if len(df) else {}
         yield dg.MaterializeResult(
             metadata={
@@ -122,9 +105,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "window": window_label(context),
             }
         )
-        dupes = warehouse.query(
-            "SELECT COUNT(*) - COUNT(DISTINCT call_id) AS n FROM gong_intelligence.call_transcripts"
-        )["n"].iloc[0]
+        dupes = intelligence.duplicate_calls(warehouse)
         yield dg.AssetCheckResult(
             check_name="one_row_per_call",
             passed=int(dupes) == 0,

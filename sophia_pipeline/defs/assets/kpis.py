@@ -11,14 +11,14 @@ from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.processing import kpis
 from sophia_pipeline.settings import Settings, load_settings
-from sophia_pipeline.store.tables import now_utc
+from sophia_pipeline.store import executive, intelligence, staging
+from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 from .windows import window_label, window_of
 
 KPI_KEY = dg.AssetKey("kpi_rollups")
-KPI_TABLE = "executive_intelligence.kpi_rollups"
 # Set (to the model's name) wherever an LLM answers questions; without it the LLM KPI is
 # null. Read inside definitions(), like the settings.
 LLM_ENV = "SOPHIA_LLM_MODEL"
@@ -29,47 +29,17 @@ def load_kpi_inputs(
 ) -> kpis.KpiInputs:
     """What the formulas need for the days [start, end), look-backs included."""
     lookback = start - timedelta(days=max(kpis.HEALTH_LOOKBACK_DAYS, kpis.WIN_RATE_LOOKBACK_DAYS))
-    deals = warehouse.query(
-        "SELECT source_id, account_id, occurred_at, attributes FROM staging.documents "
-        "WHERE source = 'hubspot' AND entity_type = 'deal' AND NOT deleted"
-    )
-    companies = warehouse.query(
-        "SELECT account_id, title FROM staging.documents "
-        "WHERE source = 'hubspot' AND entity_type = 'company' AND NOT deleted"
-    )
-    calls = warehouse.query(
-        "SELECT call_id, account_id, deal_id, started_at, sentiment_score "
-        "FROM gong_intelligence.call_transcripts WHERE call_date >= ? AND call_date < ?",
-        [lookback, end],
-    )
-    mentions = warehouse.query(
-        "SELECT deal_id, MIN(mentioned_at) AS mentioned_at "
-        "FROM competitive_intelligence.competitor_mentions "
-        "WHERE source = 'gong' AND deal_id IS NOT NULL GROUP BY deal_id"
-    )
-    # Archived issues stay in: the work they record was still done.
-    issues = warehouse.query(
-        "SELECT source_id, title, author, occurred_at, attributes FROM staging.documents "
-        "WHERE source = 'linear' AND entity_type = 'issue'"
-    )
-    prs = warehouse.query(
-        "SELECT source_id, author, occurred_at, attributes FROM staging.documents "
-        "WHERE source = 'github' AND entity_type = 'pull_request' AND NOT deleted"
-    )
-    usage = warehouse.query(
-        "SELECT usage_date, requests, cost_usd FROM executive_intelligence.llm_usage "
-        "WHERE usage_date >= ? AND usage_date < ?",
-        [start, end],
-    )
     return kpis.KpiInputs(
-        deals=kpis.deals_from_documents(deals),
-        calls=kpis.calls_from_transcripts(calls),
-        competitive_deals=kpis.competitive_deals_from_mentions(mentions),
-        issues=kpis.issues_from_documents(issues),
-        pull_requests=kpis.pull_requests_from_documents(prs),
-        account_names=kpis.account_names_from_documents(companies),
+        deals=kpis.deals_from_documents(staging.deal_documents(warehouse)),
+        calls=kpis.calls_from_transcripts(intelligence.calls_between(warehouse, lookback, end)),
+        competitive_deals=kpis.competitive_deals_from_mentions(
+            intelligence.first_mention_per_deal(warehouse)
+        ),
+        issues=kpis.issues_from_documents(staging.issue_documents(warehouse)),
+        pull_requests=kpis.pull_requests_from_documents(staging.pull_request_documents(warehouse)),
+        account_names=kpis.account_names_from_documents(staging.company_documents(warehouse)),
         llm_configured=llm_configured,
-        llm_usage=kpis.llm_usage_from_rows(usage),
+        llm_usage=kpis.llm_usage_from_rows(executive.llm_usage_between(warehouse, start, end)),
     )
 
 
@@ -105,7 +75,7 @@ def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefi
         days = kpis.days_in(start, end)
         inputs = load_kpi_inputs(warehouse, start, end, llm_configured)
         df = kpis.rollup(inputs, days).assign(computed_at=now_utc())
-        written = warehouse.replace_window(KPI_TABLE, df, "kpi_date", start, end)
+        written = executive.write_kpi_rollups(warehouse, df, start, end)
         latest = df.iloc[-1].to_dict() if len(df) else {}
         yield dg.MaterializeResult(
             metadata={
@@ -129,11 +99,7 @@ def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefi
                 },
             }
         )
-        stored = warehouse.query(
-            f"SELECT kpi_date, COUNT(*) AS n FROM {KPI_TABLE} "
-            "WHERE kpi_date >= ? AND kpi_date < ? GROUP BY kpi_date",
-            [start, end],
-        )
+        stored = executive.kpi_rows_per_day(warehouse, start, end)
         yield dg.AssetCheckResult(
             check_name="one_row_per_day",
             passed=len(stored) == len(days) and bool((stored["n"] == 1).all()),

@@ -12,7 +12,7 @@ from sophia_pipeline.processing.vectors import missing_hashes
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
-from sophia_pipeline.store import tables
+from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import window_label, window_of
@@ -48,11 +48,11 @@ def chunk_and_embed_assets(
     )
     def chunks_asset(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         start, end = window_of(context)
-        docs = tables.read_documents(warehouse, source, start, end)
+        docs = staging.read_documents(warehouse, source, start, end)
         c = counter()
         rows = docs.to_dict("records")
         chunks = chunk_rows(rows, c)
-        written = tables.write_chunks(warehouse, source, chunks, start, end)
+        written = staging.write_chunks(warehouse, source, chunks, start, end)
         tokens = np.array([p.chunk.tokens for p in chunks] or [0])
         live = {r["doc_id"] for r in rows if not r["deleted"]}
         chunked = {p.chunk.doc_id for p in chunks}
@@ -97,10 +97,10 @@ def chunk_and_embed_assets(
         context: dg.AssetExecutionContext, warehouse: Warehouse, embedder: Embedder
     ) -> dg.MaterializeResult:
         start, end = window_of(context)
-        chunks = tables.read_chunks(warehouse, start, end, source=source)
+        chunks = staging.read_chunks(warehouse, start, end, source=source)
         hashes = list(chunks["content_hash"])
         model_id = embedder.model_id
-        todo = missing_hashes(hashes, tables.cached_hashes(warehouse, model_id, hashes))
+        todo = missing_hashes(hashes, embeddings.cached_hashes(warehouse, model_id, hashes))
         text_of = dict(zip(chunks["content_hash"], chunks["text"], strict=True))
         tokens_of = dict(zip(chunks["content_hash"], chunks["tokens"], strict=True))
         texts = [text_of[h] for h in todo]
@@ -115,10 +115,10 @@ def chunk_and_embed_assets(
             progress=lambda done, total: context.log.info(f"embedded {done}/{total} texts"),
         )
         seconds = elapsed()
-        tables.store_vectors(warehouse, model_id, dict(zip(todo, vectors, strict=True)))
+        embeddings.store_vectors(warehouse, model_id, dict(zip(todo, vectors, strict=True)))
         hits = len(hashes) - len(todo)
         tokens = int(sum(tokens_of[h] for h in todo))
-        tables.record_embed_run(
+        ops.record_embed_run(
             warehouse,
             context.run_id,
             f"{source}_embeddings",

@@ -13,11 +13,12 @@ from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .dashboard import DASHBOARD_KEY, ON_INPUT_CHANGE, read_dashboard
 from .gong_intelligence import MENTIONS_KEY
-from .kpis import KPI_KEY, KPI_TABLE
+from .kpis import KPI_KEY
 
 REPORT_KEY = dg.AssetKey("executive_report")
 KPI_DAYS = 90
@@ -31,15 +32,8 @@ def report_path(settings: Settings) -> Path:
 def read_report_inputs(
     warehouse: Warehouse, today: date
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    kpis = warehouse.query(
-        f"SELECT * FROM {KPI_TABLE} WHERE kpi_date > ? AND kpi_date <= ? ORDER BY kpi_date",
-        [today - timedelta(days=KPI_DAYS), today],
-    )
-    mentions = warehouse.query(
-        "SELECT competitor, threat_level, mentioned_at "
-        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ?",
-        [today - timedelta(days=COMPETITOR_DAYS - 1)],
-    )
+    kpis = executive.kpi_rollups_between(warehouse, today - timedelta(days=KPI_DAYS), today)
+    mentions = intelligence.mentions_since(warehouse, today - timedelta(days=COMPETITOR_DAYS - 1))
     return kpis, read_dashboard(warehouse), competitor_daily_stats(mentions)
 
 

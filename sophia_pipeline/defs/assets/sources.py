@@ -11,7 +11,7 @@ from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
-from sophia_pipeline.store import tables
+from sophia_pipeline.store import ops, raw, staging
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch, webhook_records
 
@@ -56,10 +56,10 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
             accepted += hooked
             rejected += bad_hooks
             context.log.info(f"webhook batch {batch.run_key}: {len(hooked)} events")
-        new, known = tables.append_raw(warehouse, spec.raw_table, accepted, spec.record_id)
-        dead = tables.record_dead_letters(warehouse, spec.name, spec.raw_asset, rejected, start)
+        new, known = raw.append_raw(warehouse, spec.raw_table, accepted, spec.record_id)
+        dead = ops.record_dead_letters(warehouse, spec.name, spec.raw_asset, rejected, start)
         if batch is not None:
-            tables.commit_webhook_cursor(warehouse, spec.name, batch.to_cursor, context.run_id)
+            ops.commit_webhook_cursor(warehouse, spec.name, batch.to_cursor, context.run_id)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
         context.log.info(
@@ -97,18 +97,18 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
     ) -> dg.MaterializeResult:
         start, end = window_of(context)
         window = raw_records(
-            spec, tables.latest_raw(warehouse, spec.raw_table, start, end).to_dict("records")
+            spec, raw.latest_raw(warehouse, spec.raw_table, start, end).to_dict("records")
         )
         lookup_cache: list = []
 
         def lookup():  # type: ignore[no-untyped-def]
             if not lookup_cache:
-                rows = tables.all_latest_raw(warehouse, spec.raw_table).to_dict("records")
+                rows = raw.all_latest_raw(warehouse, spec.raw_table).to_dict("records")
                 lookup_cache.extend(raw_records(spec, rows))
             return lookup_cache
 
         docs = spec.to_documents(window, lookup)
-        written = tables.write_documents(warehouse, spec.name, docs, start, end)
+        written = staging.write_documents(warehouse, spec.name, docs, start, end)
         deleted = sum(1 for d, _ in docs if d.deleted)
         return dg.MaterializeResult(
             metadata={

@@ -8,7 +8,7 @@ from sophia_pipeline.processing.vectors import plan_index_sync
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
 from sophia_pipeline.settings import Settings, load_settings
-from sophia_pipeline.store import tables
+from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .processing import SOURCES
@@ -49,15 +49,15 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         document that moved to a newer partition keeps its vectors.
         OPS.VECTOR_MANIFEST records what the index holds."""
         model_id = embedder.model_id
-        chunks = tables.read_all_chunk_keys(warehouse).assign(model_id=model_id)
-        plan = plan_index_sync(_keys(chunks), _keys(tables.read_manifest(warehouse)))
+        chunks = staging.read_all_chunk_keys(warehouse).assign(model_id=model_id)
+        plan = plan_index_sync(_keys(chunks), _keys(ops.read_manifest(warehouse)))
         context.log.info(
             f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
             f"{plan.unchanged} unchanged"
         )
-        todo = tables.read_chunks_by_id(warehouse, plan.upsert)
+        todo = staging.read_chunks_by_id(warehouse, plan.upsert)
         hashes = list(todo["content_hash"]) if len(todo) else []
-        vectors = tables.cached_vectors(warehouse, model_id, hashes, vector_store.dim)
+        vectors = embeddings.cached_vectors(warehouse, model_id, hashes, vector_store.dim)
         missing = set(hashes) - set(vectors)
         if missing:
             raise RuntimeError(
@@ -80,7 +80,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             vector_store.upsert(records[i : i + 1000])
             context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
         vector_store.delete(plan.delete)
-        tables.write_manifest(warehouse, chunks, model_id)
+        ops.write_manifest(warehouse, chunks, model_id)
         total = vector_store.count()
         yield dg.MaterializeResult(
             metadata={
@@ -92,7 +92,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "window": window_label(context),
             }
         )
-        manifest_ids = set(warehouse.query("SELECT chunk_id FROM ops.vector_manifest")["chunk_id"])
+        manifest_ids = ops.manifest_chunk_ids(warehouse)
         index_ids = vector_store.ids()
         yield dg.AssetCheckResult(
             check_name="index_matches_manifest",

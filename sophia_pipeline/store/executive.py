@@ -1,0 +1,70 @@
+"""EXECUTIVE_INTELLIGENCE: the daily KPI rollups, LLM usage and the executive dashboard
+(a dynamic table in Snowflake, a view in DuckDB)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from .snowflake_warehouse import SnowflakeWarehouse
+from .warehouse import Warehouse
+
+KPI_TABLE = "executive_intelligence.kpi_rollups"
+DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
+
+# --- KPI rollups ---------------------------------------------------------------------------
+
+
+def write_kpi_rollups(wh: Warehouse, df: pd.DataFrame, start: date, end: date) -> int:
+    """The days [start, end) become exactly ``df`` (one row per day)."""
+    return wh.replace_window(KPI_TABLE, df, "kpi_date", start, end)
+
+
+def kpi_rows_per_day(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Stored rows per day of [start, end) (kpi_date, n): days without rows are absent."""
+    return wh.query(
+        f"SELECT kpi_date, COUNT(*) AS n FROM {KPI_TABLE} "
+        "WHERE kpi_date >= ? AND kpi_date < ? GROUP BY kpi_date",
+        [start, end],
+    )
+
+
+def kpi_rollups_between(wh: Warehouse, after: date, upto: date) -> pd.DataFrame:
+    """The KPI rows of the days (after, upto], oldest first."""
+    return wh.query(
+        f"SELECT * FROM {KPI_TABLE} WHERE kpi_date > ? AND kpi_date <= ? ORDER BY kpi_date",
+        [after, upto],
+    )
+
+
+def kpi_rollups_up_to(wh: Warehouse, upto: date) -> pd.DataFrame:
+    """Every KPI row up to ``upto``, newest first (a year is 365 small rows: callers
+    slice, which keeps the SQL free of dialect-specific LIMIT binding)."""
+    return wh.query(
+        f"SELECT * FROM {KPI_TABLE} WHERE kpi_date <= ? ORDER BY kpi_date DESC",
+        [upto],
+    )
+
+
+def llm_usage_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    return wh.query(
+        "SELECT usage_date, requests, cost_usd FROM executive_intelligence.llm_usage "
+        "WHERE usage_date >= ? AND usage_date < ?",
+        [start, end],
+    )
+
+
+# --- executive dashboard -------------------------------------------------------------------
+
+
+def dashboard_rows(wh: Warehouse) -> pd.DataFrame:
+    """The dashboard's stored days (only days with activity), oldest first."""
+    return wh.query(f"SELECT * FROM {DASHBOARD_TABLE} ORDER BY activity_date")
+
+
+def refresh_dashboard(wh: Warehouse) -> None:
+    """Snowflake refreshes the dynamic table within its 5-minute lag on its own; this asks
+    for it now. DuckDB's view is always current: nothing to do."""
+    if isinstance(wh, SnowflakeWarehouse):
+        wh.execute(f"ALTER DYNAMIC TABLE {DASHBOARD_TABLE} REFRESH")

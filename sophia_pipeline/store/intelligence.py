@@ -1,0 +1,107 @@
+"""GONG_INTELLIGENCE (call transcripts) and COMPETITIVE_INTELLIGENCE (competitor mentions
+of every source)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from .staging import replace_for_window_docs
+from .warehouse import Warehouse
+
+MENTIONS_TABLE = "competitive_intelligence.competitor_mentions"
+TRANSCRIPTS_TABLE = "gong_intelligence.call_transcripts"
+
+# --- competitor mentions -------------------------------------------------------------------
+
+
+def write_competitor_mentions(wh: Warehouse, df: pd.DataFrame, start: date, end: date) -> int:
+    """The mentions of the window's documents become exactly ``df`` (mentions of a
+    document that moved into the window go with it)."""
+    return replace_for_window_docs(wh, MENTIONS_TABLE, df, start, end)
+
+
+def gong_mentions(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    return wh.query(
+        "SELECT * FROM competitive_intelligence.competitor_mentions "
+        "WHERE source = 'gong' AND partition_date >= ? AND partition_date < ?",
+        [start, end],
+    )
+
+
+def first_mention_per_deal(wh: Warehouse) -> pd.DataFrame:
+    """Each deal's first competitor mention on a Gong call (deal_id, mentioned_at)."""
+    return wh.query(
+        "SELECT deal_id, MIN(mentioned_at) AS mentioned_at "
+        "FROM competitive_intelligence.competitor_mentions "
+        "WHERE source = 'gong' AND deal_id IS NOT NULL GROUP BY deal_id"
+    )
+
+
+def mentions_since(wh: Warehouse, since: date) -> pd.DataFrame:
+    """Competitor, threat level and time of every mention from ``since`` on."""
+    return wh.query(
+        "SELECT competitor, threat_level, mentioned_at "
+        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ?",
+        [since],
+    )
+
+
+def competitor_totals_since(wh: Warehouse, since: date) -> pd.DataFrame:
+    """Per competitor from ``since`` on: mentions, highest and mean threat, mean
+    sentiment, last mention; most mentioned first."""
+    return wh.query(
+        "SELECT competitor, COUNT(*) AS mentions, MAX(threat_level) AS max_threat, "
+        "AVG(threat_level) AS avg_threat, AVG(sentiment) AS avg_sentiment, "
+        "MAX(mentioned_at) AS last_mentioned_at "
+        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ? "
+        "GROUP BY competitor ORDER BY mentions DESC, competitor",
+        [since],
+    )
+
+
+def competitor_days_since(wh: Warehouse, since: date) -> pd.DataFrame:
+    """Mentions and highest threat per competitor and day from ``since`` on."""
+    return wh.query(
+        "SELECT competitor, CAST(mentioned_at AS DATE) AS day, COUNT(*) AS mentions, "
+        "MAX(threat_level) AS max_threat "
+        "FROM competitive_intelligence.competitor_mentions WHERE mentioned_at >= ? "
+        "GROUP BY competitor, CAST(mentioned_at AS DATE) ORDER BY day, competitor",
+        [since],
+    )
+
+
+# --- call transcripts ----------------------------------------------------------------------
+
+
+def write_call_transcripts(wh: Warehouse, df: pd.DataFrame, start: date, end: date) -> int:
+    """The calls of the window (by call date) become exactly ``df``."""
+    return wh.replace_window(TRANSCRIPTS_TABLE, df, "call_date", start, end)
+
+
+def duplicate_calls(wh: Warehouse) -> int:
+    """Rows beyond one per call id (zero when every call has one row)."""
+    df = wh.query(
+        "SELECT COUNT(*) - COUNT(DISTINCT call_id) AS n FROM gong_intelligence.call_transcripts"
+    )
+    return int(df["n"].iloc[0])
+
+
+def calls_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """The calls of the days [start, end), with what the KPI formulas read."""
+    return wh.query(
+        "SELECT call_id, account_id, deal_id, started_at, sentiment_score "
+        "FROM gong_intelligence.call_transcripts WHERE call_date >= ? AND call_date < ?",
+        [start, end],
+    )
+
+
+def call_summary(wh: Warehouse, call_id: str) -> pd.DataFrame:
+    """One call's summary columns (no row when the call does not exist)."""
+    return wh.query(
+        "SELECT call_id, title, call_date, started_at, duration_s, account_id, deal_id, "
+        "rep_email, turn_count, sentiment_score, competitive_mentions, talking_points_used, "
+        "outcome_category FROM gong_intelligence.call_transcripts WHERE call_id = ?",
+        [call_id],
+    )
