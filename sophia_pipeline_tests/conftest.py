@@ -95,7 +95,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @contextmanager
 def fakesnow_warehouse(tmp_path: Path) -> Iterator[SnowflakeWarehouse]:
     """The Snowflake warehouse, for real, on fakesnow (Snowflake SQL run by DuckDB), with
-    the schema from sql/ applied."""
+    the schema from store/sql/ applied."""
     import fakesnow
     from dagster_snowflake import SnowflakeResource
 

@@ -1,28 +1,14 @@
-"""One contract, every warehouse that runs here: DuckDB and Snowflake through fakesnow."""
+"""One contract, every warehouse that runs here: DuckDB and Snowflake through fakesnow
+(the ``warehouse`` fixture in conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.warehouse import Warehouse, ddl_statements, tables_in_ddl
-from sophia_pipeline_tests.conftest import fakesnow_warehouse
-
-
-@pytest.fixture(params=["duckdb", "snowflake"])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        wh: Warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-        wh.ensure_schema()
-        yield wh
-        return
-    with fakesnow_warehouse(tmp_path) as wh:
-        yield wh
 
 
 def docs(ids: list[str], day: date) -> pd.DataFrame:
