@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sophia_pipeline.documents import Document
 from sophia_pipeline.processing.documents_to_chunks import PlacedChunk
 from sophia_pipeline.processing.vectors import from_bytes, to_bytes
-from sophia_pipeline.sources.documents import Document
 from sophia_pipeline.sources.landing import Accepted, Rejected
 
 from .warehouse import Transaction, Warehouse, checked_table

@@ -14,10 +14,10 @@ from werkzeug import Request
 
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.resources.api_clients import DeltaCursor
+from sophia_pipeline.resources.costar_checkpoint import read_cursor
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.prod_readers import ApolloApiReader
 from sophia_pipeline.settings import load_settings
-from sophia_pipeline.sources.costar_checkpoint import read_cursor
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
 

@@ -18,12 +18,12 @@ import dagster as dg
 import pytest
 
 from sophia_pipeline.defs.assets.sources import source_assets
+from sophia_pipeline.resources.costar_checkpoint import load_batch_file, read_checkpoint
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.prod_readers import CoStarBatchReader
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.costar_checkpoint import load_batch_file, read_checkpoint
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline_tests.conftest import fakesnow_warehouse
 
@@ -38,7 +38,7 @@ LOADER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
-    from sophia_pipeline.sources.costar_checkpoint import load_batch_file
+    from sophia_pipeline.resources.costar_checkpoint import load_batch_file
 
     db, path, batch, kill_at = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 

@@ -27,9 +27,8 @@ import pandas as pd
 
 from sophia_pipeline.resources.tables import append_raw, now_utc, record_dead_letters
 from sophia_pipeline.resources.warehouse import Transaction, Warehouse
-
-from . import costar
-from .landing import Accepted, parse_csv
+from sophia_pipeline.sources import costar
+from sophia_pipeline.sources.landing import Accepted, parse_csv
 
 DEFAULT_BATCH_SIZE = 500
 
