@@ -10,12 +10,16 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sophia_pipeline.settings import Settings, load_settings
 
 # The instance config beside pyproject.toml (the CLI runs from the project checkout).
 DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+
+if TYPE_CHECKING:  # the commands import their modules lazily: a fast `--help`
+    from sophia_pipeline.documents import DocumentKind
+    from sophia_pipeline.processing.chunking.base import TokenCounterLike
 
 
 def _dagster_home(settings: Settings) -> Path:
@@ -115,8 +119,57 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+_HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+
+
+def chunk_file(
+    kind: DocumentKind | str, path: str | Path, counter: TokenCounterLike
+) -> list[dict[str, Any]]:
+    """Chunks one file into JSON-able ``{"doc", "ordinal", "start", "end", "tokens",
+    "text"}`` dicts, for the ``sophia-pipeline chunk`` command.
+
+    ``doc`` is the file's path, except for CRM files, whose JSON (an object, a list, or a
+    ``{"results": [...]}`` page) may hold several entities: each is a document of its own
+    (``hubspot:deal:42``), rendered by its source's module with the relations the payload
+    holds. Offsets point into the text that was chunked: the file itself, its
+    HTML-stripped text (``.html``), its rendered transcript (conversation) or the
+    entity's rendering (CRM).
+    """
+    from sophia_pipeline.documents import DocumentKind
+    from sophia_pipeline.processing.chunking.base import Chunk
+    from sophia_pipeline.processing.chunking.crm import chunk_crm_entity
+    from sophia_pipeline.processing.chunking.dispatch import chunk_for_kind
+    from sophia_pipeline.processing.chunking.document import chunk_document, html_to_text
+    from sophia_pipeline.sources.crm_payloads import render_records
+
+    k = DocumentKind(str(kind))
+    p = Path(path)
+    raw = p.read_text(encoding="utf-8", errors="replace")
+    pairs: list[tuple[str, list[Chunk]]]
+    if k is DocumentKind.CRM:
+        pairs = [
+            (doc_id, chunk_crm_entity(doc_id, text, counter))
+            for doc_id, text in render_records(json.loads(raw))
+        ]
+    elif k is DocumentKind.DOCUMENT and p.suffix.lower() in _HTML_SUFFIXES:
+        pairs = [(str(p), chunk_document(str(p), html_to_text(raw), counter))]
+    else:
+        pairs = [(str(p), chunk_for_kind(k, str(p), raw, counter, path=str(p)))]
+    return [
+        {
+            "doc": doc,
+            "ordinal": c.ordinal,
+            "start": c.start,
+            "end": c.end,
+            "tokens": c.tokens,
+            "text": c.text,
+        }
+        for doc, chunks in pairs
+        for c in chunks
+    ]
+
+
 def cmd_chunk(args: argparse.Namespace) -> int:
-    from sophia_pipeline.processing.chunking.dispatch import chunk_file
     from sophia_pipeline.processing.tokens import default_counter
 
     counter = default_counter()

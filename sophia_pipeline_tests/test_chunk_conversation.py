@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from sophia_pipeline.documents import Turn, render_turns
 from sophia_pipeline.processing.chunking.conversation import chunk_conversation
 from sophia_pipeline.processing.tokens import default_counter
-from sophia_pipeline.sources.documents import Turn, render_turns
 
 
 @pytest.fixture(scope="module")

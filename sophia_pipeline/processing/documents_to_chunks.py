@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sophia_pipeline.sources.documents import DocumentKind, Turn
+from sophia_pipeline.documents import DocumentKind, Turn
 
 from .chunking.base import CHUNKER_VERSIONS, Chunk, TokenCounterLike
 from .chunking.conversation import chunk_conversation

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sophia_pipeline.sources.documents import Turn
+from sophia_pipeline.documents import Turn
 
 from .tagging.competitors import CompetitorMatcher
 from .tagging.outcome import call_outcome

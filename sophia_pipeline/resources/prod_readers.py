@@ -52,11 +52,11 @@ from sophia_pipeline.resources.api_clients import (
     LinearClient,
 )
 from sophia_pipeline.resources.api_clients.apollo import parse_time
-from sophia_pipeline.resources.source_readers import SourceReader
-from sophia_pipeline.sources.costar_checkpoint import (
+from sophia_pipeline.resources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
 )
+from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.sources.landing import (
     Accepted,
     Rejected,
@@ -64,7 +64,7 @@ from sophia_pipeline.sources.landing import (
     day_files,
     validate_record,
 )
-from sophia_pipeline.sources.registry import SourceSpec
+from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.store.external import airbyte_records
 from sophia_pipeline.store.ops import read_cursor, record_dead_letters, set_cursor_tx
 from sophia_pipeline.store.raw import append_raw, record_ids_since
@@ -74,124 +74,17 @@ log = logging.getLogger(__name__)
 
 Records = tuple[list[Accepted[Any]], list[Rejected], int]
 
-# The field that names a landing record's day, per source (landing shape).
-DAY_FIELD: dict[str, str] = {
-    "gong": "started",
-    "hubspot": "updatedAt",
-    "linear": "updatedAt",
-    "apollo": "updated_at",
-    "github": "created_at",
-}
 
-
-# --- API and Airbyte shapes -> landing shapes (pure, idempotent) ------------------------
-
-
-def gong_call_from_api(call: dict[str, Any]) -> dict[str, Any]:
-    """A ``/v2/calls/extensive`` call (with ``transcript`` attached, as
-    ``GongClient.iter_calls`` yields it, or without, as Airbyte's ``extensiveCalls``
-    stream has it) in the landing shape. A landing-shaped call passes unchanged."""
-    if "metaData" not in call:
-        return call
-    meta = call["metaData"]
-    parties = call.get("parties") or []
-    participants = []
-    for p in parties:
-        speaker = p.get("speakerId") or p.get("id")
-        if not speaker:
-            continue
-        participants.append(
-            {
-                "speaker_id": str(speaker),
-                "name": p.get("name") or p.get("emailAddress") or str(speaker),
-                # Gong marks its own users Internal; everyone else is the customer side.
-                "role": "rep" if p.get("affiliation") == "Internal" else "prospect",
-                "email": p.get("emailAddress"),
-                "company": None,
-            }
-        )
-    turns = []
-    for segment in call.get("transcript") or []:
-        sentences = segment.get("sentences") or []
-        text = " ".join(str(s.get("text", "")).strip() for s in sentences).strip()
-        if not text:
-            continue
-        turns.append(
-            {
-                "speaker_id": str(segment.get("speakerId")),
-                "start_s": float(sentences[0].get("start", 0)) / 1000.0,  # Gong sends ms
-                "text": text,
-            }
-        )
-    primary = meta.get("primaryUserId")
-    rep_email = next(
-        (p.get("emailAddress") for p in parties if primary and p.get("userId") == primary), None
-    )
-    crm = _gong_crm_ids(call.get("context") or [])
-    return {
-        "call_id": str(meta["id"]),
-        "title": meta.get("title") or f"Gong call {meta['id']}",
-        "started": meta["started"],
-        "duration_s": int(meta.get("duration") or 0),
-        "account_id": crm.get("account"),
-        "deal_id": crm.get("deal"),
-        "rep_email": rep_email,
-        "participants": participants,
-        "turns": turns,
-    }
-
-
-def _gong_crm_ids(context: list[dict[str, Any]]) -> dict[str, str]:
-    """The HubSpot company and deal a call is linked to, from Gong's CRM context."""
-    kinds = {"company": "account", "account": "account", "deal": "deal", "opportunity": "deal"}
-    found: dict[str, str] = {}
-    for system in context:
-        for obj in system.get("objects") or []:
-            kind = kinds.get(str(obj.get("objectType", "")).lower())
-            if kind and obj.get("objectId") and kind not in found:
-                found[kind] = str(obj["objectId"])
-    return found
-
-
-def linear_issue_from_api(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL issue node: Relay connections (``labels.nodes``) become plain lists."""
-    labels = node.get("labels")
-    if isinstance(labels, dict):
-        return {**node, "labels": labels.get("nodes") or []}
-    return node
-
-
-def hubspot_object_from_airbyte(record: dict[str, Any]) -> dict[str, Any]:
-    """Airbyte's HubSpot streams flatten properties (``properties_<name>``) and list
-    associated ids at the top level (``companies: ["1"]``); the landing shape keeps
-    ``properties`` and the v3 ``associations`` object."""
-    kinds = ("companies", "contacts", "deals")
-    if not any(isinstance(record.get(k), list) for k in kinds) and not any(
-        k.startswith("properties_") for k in record
-    ):
-        return record
-    out = {k: v for k, v in record.items() if not k.startswith("properties_") and k not in kinds}
-    associations = dict(record.get("associations") or {})
-    for kind in kinds:
-        ids = record.get(kind)
-        if isinstance(ids, list) and kind not in associations:
-            associations[kind] = {"results": [{"id": str(i)} for i in ids]}
-    if associations:
-        out["associations"] = associations
-    return out
+# --- API and Airbyte shapes -> landing shapes (the mappers live in sources/<source>.py) -----
 
 
 def to_landing(source: str, obj: Any) -> Any:
-    """``obj`` in the landing shape of ``source`` (unchanged if it already is one)."""
-    if not isinstance(obj, dict):
+    """``obj`` in the landing shape of ``source`` (unchanged if it already is one), by
+    the source's ``SourceSpec.to_landing`` mapper."""
+    spec = SPECS.get(source)
+    if not isinstance(obj, dict) or spec is None or spec.to_landing is None:
         return obj
-    if source == "gong":
-        return gong_call_from_api(obj)
-    if source == "linear":
-        return linear_issue_from_api(obj)
-    if source == "hubspot":
-        return hubspot_object_from_airbyte(obj)
-    return obj
+    return spec.to_landing(obj)
 
 
 # --- records into Accepted / Rejected -----------------------------------------------------
@@ -202,7 +95,8 @@ def record_day(source: str, obj: Any) -> date | None:
     if not isinstance(obj, dict):
         return None
     try:
-        stamp = parse_time(obj.get(DAY_FIELD.get(source, "")))
+        spec = SPECS.get(source)
+        stamp = parse_time(obj.get((spec.day_field if spec else None) or ""))
     except (TypeError, ValueError):
         return None
     return stamp.date() if stamp else None
@@ -524,7 +418,7 @@ class GitHubApiReader(_ApiReader):
 
 class CoStarBatchReader(SourceReader):
     """CoStar batch files of the window from ``batch_dir``, each loaded with
-    checkpoints (see ``sources/costar_checkpoint.py``): a killed load resumes after its
+    checkpoints (see ``resources/costar_checkpoint.py``): a killed load resumes after its
     last committed batch, and a finished file is never read again."""
 
     batch_dir: str

@@ -11,11 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from sophia_pipeline.processing.tagging.catalog import (
-    DEAL_STAGE_OUTCOMES,
-    DEFAULT_COMPETITORS,
-    DEFAULT_TALKING_POINTS,
-)
+from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
+from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS, DEFAULT_TALKING_POINTS
 
 from . import vocab as v
 from .common import Window, rand_between

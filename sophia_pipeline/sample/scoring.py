@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from sophia_pipeline.documents import render_turns
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher, score_mentions
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.sources import gong
-from sophia_pipeline.sources.documents import render_turns
 
 
 @dataclass(frozen=True)

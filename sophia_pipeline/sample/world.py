@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from faker import Faker
 
-from sophia_pipeline.processing.tagging.catalog import DEAL_STAGE_OUTCOMES
+from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
 
 from .common import Window, rand_between, slack_id
 from .vocab import is_clean

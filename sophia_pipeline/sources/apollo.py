@@ -9,6 +9,7 @@ have the shape of Apollo's people search / enrichment API: ``id``, names, ``titl
 
 Apollo knows nothing of HubSpot ids: ``account_id`` stays empty and the organization's
 ``primary_domain`` (in ``attributes``) is the key that joins a person to a HubSpot company.
+A person's document text is :func:`render_apollo_person`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from .documents import Document, DocumentKind
+from sophia_pipeline.documents import Document, DocumentKind
+
+from .crm_text import format_date, get, join, lines, person_name, summarize_company
 
 SOURCE = "apollo"
 ENTITY = "person"
@@ -78,4 +81,32 @@ def normalize(person: ApolloPerson) -> Document:
         occurred_at=person.created_at or person.updated_at,
         updated_at=person.updated_at,
         attributes=attributes,
+    )
+
+
+def render_apollo_person(person: Any) -> str:
+    """An Apollo person with their organization."""
+    person_id = get(person, "id")
+    org = get(person, "organization")
+    name = person_name(person) or get(person, "email") or f"person {person_id}"
+    title = get(person, "title")
+    org_name = get(org, "name") or get(person, "organization_name")
+    role = join([title, f"at {org_name}" if org_name else None], " ")
+    departments = get(person, "departments") or []
+    return lines(
+        f"Contact: {name}"
+        + (f", {role}" if role else "")
+        + (f" (Apollo person {person_id})" if person_id else ""),
+        [
+            ("Email", get(person, "email")),
+            ("Seniority", get(person, "seniority")),
+            ("Departments", join(str(d) for d in departments) if departments else None),
+            (
+                "Location",
+                join([get(person, "city"), get(person, "state"), get(person, "country")]),
+            ),
+            ("Organization", summarize_company(org)),
+            ("LinkedIn", get(person, "linkedin_url")),
+            ("Updated", format_date(get(person, "updated_at"))),
+        ],
     )

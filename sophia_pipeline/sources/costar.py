@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from .documents import Document, DocumentKind
+from sophia_pipeline.documents import Document, DocumentKind
 
 SOURCE = "costar"
 ENTITY = "property"

@@ -21,15 +21,23 @@ Handled types and what they normalize to:
   ``github:comment:<owner>/<repo>/comments/<id>``.
 
 Any other event type validates as ``OtherEvent`` and yields no document.
+
+A webhook delivery (``{action, repository, sender, ...}``, event name in the
+``X-GitHub-Event`` header) becomes an events-API record with :func:`webhook_record`; its
+day is the UTC day of ``created_at`` (when the receiver got it).
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag, TypeAdapter
 
-from .documents import Document, DocumentKind
+from sophia_pipeline.documents import Document, DocumentKind
+
+from .landing import WebhookDelivery
 
 SOURCE = "github"
 ENTITY = "event"
@@ -378,3 +386,137 @@ def _file_doc(event: PushEvent, f: ChangedFile) -> Document:
             "event_id": event.id,
         },
     )
+
+
+# --- webhook deliveries -> the events-API shape ---------------------------------------------
+
+_GITHUB_EVENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_GITHUB_TYPES = {
+    "push": "PushEvent",
+    "pull_request": "PullRequestEvent",
+    "issues": "IssuesEvent",
+    "issue_comment": "IssueCommentEvent",
+}
+
+
+def github_event_name(event: WebhookDelivery) -> str | None:
+    """``push`` for ``push`` / ``issues`` for ``issues.opened``; the header when the
+    receiver did not recognise the event and landed it as ``unknown``."""
+    name = event.event_type.split(".", 1)[0]
+    if name == "unknown":
+        name = str(event.headers.get("x-github-event", ""))
+    return name if _GITHUB_EVENT_RE.match(name) else None
+
+
+def events_api_type(name: str) -> str:
+    """The events-API ``type`` of a webhook event name (``pull_request_review`` ->
+    ``PullRequestReviewEvent``, GitHub's own naming)."""
+    return _GITHUB_TYPES.get(name) or "".join(p.capitalize() for p in name.split("_")) + "Event"
+
+
+def github_event_id(delivery_id: str) -> str:
+    """A stable event id for a webhook delivery: a redelivery keeps its GUID, so it keeps
+    its id; the prefix keeps it apart from the events API's numeric ids."""
+    return f"delivery-{delivery_id}"
+
+
+def _actor(sender: Any) -> Any:
+    if not isinstance(sender, dict):
+        return sender  # left for validation to name
+    return {
+        "id": sender.get("id"),
+        "login": sender.get("login"),
+        "display_login": sender.get("login"),
+        "url": sender.get("url"),
+        "avatar_url": sender.get("avatar_url"),
+    }
+
+
+def _repo(repository: Any) -> Any:
+    if not isinstance(repository, dict):
+        return repository
+    return {
+        "id": repository.get("id"),
+        "name": repository.get("full_name"),
+        "url": repository.get("url"),
+    }
+
+
+def _changed_files(commits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Files the push touched, in commit order: the last commit's verdict wins, except
+    that a file added and then modified in one push is still new."""
+    status: dict[str, str] = {}
+    for c in commits:
+        for kind, paths in (
+            ("added", c.get("added")),
+            ("modified", c.get("modified")),
+            ("removed", c.get("removed")),
+        ):
+            for path in paths or []:
+                if not isinstance(path, str):
+                    continue
+                if kind == "modified" and status.get(path) == "added":
+                    continue
+                status[path] = kind
+    return [{"filename": p, "status": s} for p, s in status.items()]
+
+
+def _push_payload(body: dict[str, Any]) -> dict[str, Any]:
+    commits = [c for c in body.get("commits") or [] if isinstance(c, dict)]
+    given = body.get("repository")
+    repository: dict[str, Any] = given if isinstance(given, dict) else {}
+    default_branch = repository.get("default_branch")
+    # A webhook lists changed paths without their content, so only removals say anything
+    # about the indexed file; and file documents carry no branch, so a removal on a
+    # feature branch must not tombstone the default branch's file.
+    on_default = bool(default_branch) and body.get("ref") == f"refs/heads/{default_branch}"
+    return {
+        **body,
+        "head": body.get("after"),
+        "size": len(commits),
+        "distinct_size": sum(1 for c in commits if c.get("distinct", True)),
+        "commits": [
+            {
+                "sha": c.get("id"),
+                "author": {
+                    "name": (c.get("author") or {}).get("name"),
+                    "email": (c.get("author") or {}).get("email"),
+                },
+                "message": c.get("message") or "",
+                "distinct": c.get("distinct", True),
+                "url": c.get("url"),
+            }
+            for c in commits
+        ],
+        "files": _changed_files(commits) if on_default else [],
+    }
+
+
+def webhook_record(event: WebhookDelivery) -> dict[str, Any]:
+    """A landed GitHub webhook delivery in the events-API shape :func:`parse` takes."""
+    body = event.payload
+    if not isinstance(body, dict):
+        raise ValueError("a webhook body must be a JSON object")
+    name = github_event_name(event)
+    if name is None:
+        raise ValueError(
+            f"unknown GitHub event type {event.event_type!r} and no usable X-GitHub-Event header"
+        )
+    kind = events_api_type(name)
+    repository = body.get("repository")
+    return {
+        "id": github_event_id(event.id),
+        "type": kind,
+        "actor": _actor(body.get("sender")),
+        "repo": _repo(repository),
+        "public": (not repository["private"])
+        if isinstance(repository, dict) and isinstance(repository.get("private"), bool)
+        else None,
+        "created_at": event.received_at,
+        "payload": _push_payload(body) if kind == "PushEvent" else body,
+    }
+
+
+def record_day(record: GitHubEvent) -> date:
+    """The UTC day a webhook-delivered event belongs to: that of its ``created_at``."""
+    return record.created_at.astimezone(UTC).date()

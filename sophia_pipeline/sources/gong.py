@@ -2,16 +2,18 @@
 
 Landing file: ``landing/gong/calls/<YYYY-MM-DD>.jsonl`` (one call per line, the call's
 start date in UTC names the file). In prod the same records come from Airbyte's Gong
-stream or the Gong API (``/v2/calls/extensive``).
+stream or the Gong API (``/v2/calls/extensive``), mapped onto the landing shape by
+:func:`gong_call_from_api`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from .documents import Document, DocumentKind, Turn, render_turns
+from sophia_pipeline.documents import Document, DocumentKind, Turn, render_turns
 
 SOURCE = "gong"
 ENTITY = "call"
@@ -74,3 +76,72 @@ def normalize(call: GongCall) -> Document:
         updated_at=call.updated_at or call.started,
         attributes={"duration_s": call.duration_s},
     )
+
+
+# --- API and Airbyte shape -> the landing shape (pure, idempotent) -------------------------
+
+
+def gong_call_from_api(call: dict[str, Any]) -> dict[str, Any]:
+    """A ``/v2/calls/extensive`` call (with ``transcript`` attached, as
+    ``GongClient.iter_calls`` yields it, or without, as Airbyte's ``extensiveCalls``
+    stream has it) in the landing shape. A landing-shaped call passes unchanged."""
+    if "metaData" not in call:
+        return call
+    meta = call["metaData"]
+    parties = call.get("parties") or []
+    participants = []
+    for p in parties:
+        speaker = p.get("speakerId") or p.get("id")
+        if not speaker:
+            continue
+        participants.append(
+            {
+                "speaker_id": str(speaker),
+                "name": p.get("name") or p.get("emailAddress") or str(speaker),
+                # Gong marks its own users Internal; everyone else is the customer side.
+                "role": "rep" if p.get("affiliation") == "Internal" else "prospect",
+                "email": p.get("emailAddress"),
+                "company": None,
+            }
+        )
+    turns = []
+    for segment in call.get("transcript") or []:
+        sentences = segment.get("sentences") or []
+        text = " ".join(str(s.get("text", "")).strip() for s in sentences).strip()
+        if not text:
+            continue
+        turns.append(
+            {
+                "speaker_id": str(segment.get("speakerId")),
+                "start_s": float(sentences[0].get("start", 0)) / 1000.0,  # Gong sends ms
+                "text": text,
+            }
+        )
+    primary = meta.get("primaryUserId")
+    rep_email = next(
+        (p.get("emailAddress") for p in parties if primary and p.get("userId") == primary), None
+    )
+    crm = _gong_crm_ids(call.get("context") or [])
+    return {
+        "call_id": str(meta["id"]),
+        "title": meta.get("title") or f"Gong call {meta['id']}",
+        "started": meta["started"],
+        "duration_s": int(meta.get("duration") or 0),
+        "account_id": crm.get("account"),
+        "deal_id": crm.get("deal"),
+        "rep_email": rep_email,
+        "participants": participants,
+        "turns": turns,
+    }
+
+
+def _gong_crm_ids(context: list[dict[str, Any]]) -> dict[str, str]:
+    """The HubSpot company and deal a call is linked to, from Gong's CRM context."""
+    kinds = {"company": "account", "account": "account", "deal": "deal", "opportunity": "deal"}
+    found: dict[str, str] = {}
+    for system in context:
+        for obj in system.get("objects") or []:
+            kind = kinds.get(str(obj.get("objectType", "")).lower())
+            if kind and obj.get("objectId") and kind not in found:
+                found[kind] = str(obj["objectId"])
+    return found

@@ -10,15 +10,31 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class WebhookDelivery(Protocol):
+    """One delivery as the webhook receiver landed it (``webhooks.landing.LandedEvent``
+    has this shape): what a source's ``webhook_record`` maps into its landing shape."""
+
+    @property
+    def id(self) -> str: ...  # the sender's delivery or event id
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def received_at(self) -> str: ...  # ISO-8601 UTC
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def payload(self) -> Any: ...
 
 
 @dataclass(frozen=True)

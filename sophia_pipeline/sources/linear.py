@@ -5,7 +5,8 @@ of the UTC day of its ``updatedAt`` (what an incremental sync by the ``updatedAt
 produces; an issue can appear in several files, the newest ``updatedAt`` wins). Records
 have the GraphQL ``Issue`` shape: ``state {id, name, type}``, ``team {id, key, name}``,
 ``assignee`` / ``creator`` users or null, ``labels`` as ``[{id, name}]``, timestamps in
-ISO-8601 UTC. In prod the same records come from Airbyte's Linear source.
+ISO-8601 UTC. In prod the same records come from Airbyte's Linear source or the GraphQL
+API (:func:`linear_issue_from_api`).
 
 The document's text is the title as a level-1 heading followed by the Markdown
 description, so the heading-aware chunker sees the title as the root of every section.
@@ -18,7 +19,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from .documents import Document, DocumentKind
+from sophia_pipeline.documents import Document, DocumentKind
 
 SOURCE = "linear"
 ENTITY = "issue"
@@ -107,3 +108,11 @@ def normalize(issue: LinearIssue) -> Document:
             "archived_at": issue.archivedAt.isoformat() if issue.archivedAt else None,
         },
     )
+
+
+def linear_issue_from_api(node: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL issue node: Relay connections (``labels.nodes``) become plain lists."""
+    labels = node.get("labels")
+    if isinstance(labels, dict):
+        return {**node, "labels": labels.get("nodes") or []}
+    return node

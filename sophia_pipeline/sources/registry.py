@@ -16,10 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sophia_pipeline.processing.chunking import crm
+from sophia_pipeline.documents import Document
 
 from . import apollo, costar, github, gong, hubspot, linear, slack
-from .documents import Document
 from .landing import Accepted, Rejected, day_files, parse_csv, parse_jsonl
 
 
@@ -49,6 +48,12 @@ class SourceSpec:
     file_pattern: str = "{date}.jsonl"
     csv_columns: list[str] = field(default_factory=list)
     description: str = ""
+    # For the production readers (API, Airbyte): the landing-shape field that names a
+    # record's day, and the mapping of an API or Airbyte record onto the landing shape
+    # (idempotent: the dead-letter replay maps a stored original again; None: the source
+    # delivers the landing shape itself).
+    day_field: str | None = None
+    to_landing: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def read_landing(
         self, landing_dir: Path, start: date, end: date
@@ -91,38 +96,21 @@ def _hubspot_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[D
     """CRM entities rendered with their relations: a deal with its company, contacts and
     stage history; a company with its contacts and deals; a contact with company and
     deals. Relations resolve against every record's newest version."""
-    everything = lookup()
-    by_key = {(r.entity, r.record.id): r.payload for r in everything}
-
-    def related(payload: dict[str, Any], kind: str, entity: str) -> list[dict[str, Any]]:
-        results = ((payload.get("associations") or {}).get(kind) or {}).get("results") or []
-        return [by_key[(entity, a["id"])] for a in results if (entity, a["id"]) in by_key]
-
-    out = []
-    for r in records:
-        doc = hubspot.normalize(r.record)
-        p = r.payload
-        if r.entity == hubspot.DEAL:
-            companies = related(p, "companies", hubspot.COMPANY)
-            text = crm.render_deal(
-                p, companies[0] if companies else None, related(p, "contacts", hubspot.CONTACT)
-            )
-        elif r.entity == hubspot.COMPANY:
-            text = crm.render_company(
-                p, related(p, "contacts", hubspot.CONTACT), related(p, "deals", hubspot.DEAL)
-            )
-        else:
-            companies = related(p, "companies", hubspot.COMPANY)
-            text = crm.render_contact(
-                p, companies[0] if companies else None, related(p, "deals", hubspot.DEAL)
-            )
-        out.append((_with_text(doc, text), r.day))
-    return out
+    associations = hubspot.Associations((r.entity, r.payload) for r in lookup())
+    return [
+        (
+            _with_text(
+                hubspot.normalize(r.record), hubspot.render(r.entity, r.payload, associations)
+            ),
+            r.day,
+        )
+        for r in records
+    ]
 
 
 def _apollo_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
     return [
-        (_with_text(apollo.normalize(r.record), crm.render_apollo_person(r.payload)), r.day)
+        (_with_text(apollo.normalize(r.record), apollo.render_apollo_person(r.payload)), r.day)
         for r in records
     ]
 
@@ -162,6 +150,8 @@ SPECS: dict[str, SourceSpec] = {
             record_id=lambda e, r: r.call_id,
             to_documents=_one_each(gong.normalize),
             description="Gong call records (daily partitions by call date)",
+            day_field="started",
+            to_landing=gong.gong_call_from_api,
         ),
         SourceSpec(
             name="hubspot",
@@ -172,6 +162,8 @@ SPECS: dict[str, SourceSpec] = {
             record_id=lambda e, r: f"{e}:{r.id}",
             to_documents=_hubspot_documents,
             description="HubSpot companies, contacts and deals (by last-modified day)",
+            day_field="updatedAt",
+            to_landing=hubspot.hubspot_object_from_airbyte,
         ),
         SourceSpec(
             name="slack",
@@ -192,6 +184,8 @@ SPECS: dict[str, SourceSpec] = {
             record_id=lambda e, r: r.id,
             to_documents=_one_each(linear.normalize),
             description="Linear issues (by updatedAt day)",
+            day_field="updatedAt",
+            to_landing=linear.linear_issue_from_api,
         ),
         SourceSpec(
             name="github",
@@ -202,6 +196,7 @@ SPECS: dict[str, SourceSpec] = {
             record_id=lambda e, r: str(r.id),
             to_documents=_github_documents,
             description="GitHub events (by created_at day), de-duplicated by event id",
+            day_field="created_at",
         ),
         SourceSpec(
             name="costar",
@@ -224,6 +219,7 @@ SPECS: dict[str, SourceSpec] = {
             record_id=lambda e, r: r.id,
             to_documents=_apollo_documents,
             description="Apollo.io people (by updated_at day)",
+            day_field="updated_at",
         ),
     ]
 }

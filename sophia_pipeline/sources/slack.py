@@ -19,12 +19,14 @@ skipped. Speakers are Slack user ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .documents import Document, DocumentKind, Turn, render_turns
+from sophia_pipeline.documents import Document, DocumentKind, Turn, render_turns
+
+from .landing import WebhookDelivery
 
 SOURCE = "slack"
 ENTITY = "thread"
@@ -139,3 +141,22 @@ def group_threads(
             continue
         threads.setdefault(event.thread_key, []).append(event)
     return [normalize_thread(threads[key]) for key in sorted(threads)]
+
+
+# --- webhook deliveries ------------------------------------------------------------------
+
+
+def webhook_record(event: WebhookDelivery) -> dict[str, Any]:
+    """A landed Slack delivery is already an Events API envelope."""
+    if not isinstance(event.payload, dict):
+        raise ValueError("a Slack event must be a JSON object")
+    envelope = event.payload.get("type")
+    if envelope != "event_callback":
+        raise ValueError(f"unsupported Slack envelope type {envelope!r}")
+    return event.payload
+
+
+def record_day(record: SlackEventEnvelope) -> date:
+    """The UTC day a webhook-delivered message belongs to: that of its ``ts``, not of
+    its delivery."""
+    return ts_to_datetime(record.event.ts).date()

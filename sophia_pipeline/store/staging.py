@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from sophia_pipeline.documents import Document
 from sophia_pipeline.processing.documents_to_chunks import PlacedChunk
-from sophia_pipeline.sources.documents import Document
 
 from .common import in_batches, utc_naive
 from .warehouse import Warehouse

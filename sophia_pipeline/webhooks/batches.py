@@ -8,14 +8,13 @@ one. The batch travels to the raw asset in the run's tags; the raw asset reads e
 those events back with :func:`webhook_records`. Both sides convert events with the same
 code, so the partition days the sensor asks for are the days the records land in.
 
-Conversion per source:
+Conversion per source lives with the source (``webhook_record`` and ``record_day`` in
+``sources/slack.py`` and ``sources/github.py``):
 
 - Slack: the landed payload *is* an Events API envelope (the landing-file shape), parsed
   as is; its day is the UTC day of the message ``ts``.
-- GitHub: a webhook body (``{action, repository, sender, ...}``, event name in the
-  ``X-GitHub-Event`` header) is rewritten into the events-API shape the GitHub source
-  parses (``id``, ``type``, ``actor``, ``repo``, ``payload``, ``created_at``); its day is
-  the UTC day of ``created_at`` (when the receiver got it).
+- GitHub: a webhook body is rewritten into the events-API shape the GitHub source parses;
+  its day is the UTC day of ``created_at`` (when the receiver got it).
 
 An event that cannot become a valid record comes back as a ``Rejected`` naming the
 event, the segment file and its line, for the dead-letter table. No Dagster here.
@@ -24,7 +23,6 @@ event, the segment file and its line, for the dead-letter table. No Dagster here
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,10 +31,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sophia_pipeline.sources import slack
+from sophia_pipeline.sources import github, slack
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json
 from sophia_pipeline.sources.registry import SourceSpec
-from sophia_pipeline.webhooks.landing import LandedEvent, LandingStore, _decode_cursor, segment_name
+from sophia_pipeline.webhooks.landing import LandedEvent, LandingStore, decode_cursor, segment_name
 
 TAG_PREFIX = "sophia/webhook"
 SOURCE_TAG = f"{TAG_PREFIX}_source"
@@ -49,13 +47,6 @@ WEBHOOK_SOURCES = ("slack", "github")
 
 _READ_LIMIT = 1000
 _COUNT_BLOCK = 1024 * 1024
-_GITHUB_EVENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_GITHUB_TYPES = {
-    "push": "PushEvent",
-    "pull_request": "PullRequestEvent",
-    "issues": "IssuesEvent",
-    "issue_comment": "IssueCommentEvent",
-}
 
 
 class BatchNotFoundError(LookupError):
@@ -108,141 +99,6 @@ class WebhookBatch:
 # --------------------------------------------------------------------------- conversion
 
 
-def github_event_name(event: LandedEvent) -> str | None:
-    """``push`` for ``push`` / ``issues`` for ``issues.opened``; the header when the
-    receiver did not recognise the event and landed it as ``unknown``."""
-    name = event.event_type.split(".", 1)[0]
-    if name == "unknown":
-        name = str(event.headers.get("x-github-event", ""))
-    return name if _GITHUB_EVENT_RE.match(name) else None
-
-
-def events_api_type(name: str) -> str:
-    """The events-API ``type`` of a webhook event name (``pull_request_review`` ->
-    ``PullRequestReviewEvent``, GitHub's own naming)."""
-    return _GITHUB_TYPES.get(name) or "".join(p.capitalize() for p in name.split("_")) + "Event"
-
-
-def github_event_id(delivery_id: str) -> str:
-    """A stable event id for a webhook delivery: a redelivery keeps its GUID, so it keeps
-    its id; the prefix keeps it apart from the events API's numeric ids."""
-    return f"delivery-{delivery_id}"
-
-
-def _actor(sender: Any) -> Any:
-    if not isinstance(sender, dict):
-        return sender  # left for validation to name
-    return {
-        "id": sender.get("id"),
-        "login": sender.get("login"),
-        "display_login": sender.get("login"),
-        "url": sender.get("url"),
-        "avatar_url": sender.get("avatar_url"),
-    }
-
-
-def _repo(repository: Any) -> Any:
-    if not isinstance(repository, dict):
-        return repository
-    return {
-        "id": repository.get("id"),
-        "name": repository.get("full_name"),
-        "url": repository.get("url"),
-    }
-
-
-def _changed_files(commits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Files the push touched, in commit order: the last commit's verdict wins, except
-    that a file added and then modified in one push is still new."""
-    status: dict[str, str] = {}
-    for c in commits:
-        for kind, paths in (
-            ("added", c.get("added")),
-            ("modified", c.get("modified")),
-            ("removed", c.get("removed")),
-        ):
-            for path in paths or []:
-                if not isinstance(path, str):
-                    continue
-                if kind == "modified" and status.get(path) == "added":
-                    continue
-                status[path] = kind
-    return [{"filename": p, "status": s} for p, s in status.items()]
-
-
-def _push_payload(body: dict[str, Any]) -> dict[str, Any]:
-    commits = [c for c in body.get("commits") or [] if isinstance(c, dict)]
-    repository = body.get("repository") if isinstance(body.get("repository"), dict) else {}
-    default_branch = repository.get("default_branch")
-    # A webhook lists changed paths without their content, so only removals say anything
-    # about the indexed file; and file documents carry no branch, so a removal on a
-    # feature branch must not tombstone the default branch's file.
-    on_default = bool(default_branch) and body.get("ref") == f"refs/heads/{default_branch}"
-    return {
-        **body,
-        "head": body.get("after"),
-        "size": len(commits),
-        "distinct_size": sum(1 for c in commits if c.get("distinct", True)),
-        "commits": [
-            {
-                "sha": c.get("id"),
-                "author": {
-                    "name": (c.get("author") or {}).get("name"),
-                    "email": (c.get("author") or {}).get("email"),
-                },
-                "message": c.get("message") or "",
-                "distinct": c.get("distinct", True),
-                "url": c.get("url"),
-            }
-            for c in commits
-        ],
-        "files": _changed_files(commits) if on_default else [],
-    }
-
-
-def github_record(event: LandedEvent) -> dict[str, Any]:
-    """A landed GitHub webhook delivery in the events-API shape ``github.parse`` takes."""
-    body = event.payload
-    if not isinstance(body, dict):
-        raise ValueError("a webhook body must be a JSON object")
-    name = github_event_name(event)
-    if name is None:
-        raise ValueError(
-            f"unknown GitHub event type {event.event_type!r} and no usable X-GitHub-Event header"
-        )
-    kind = events_api_type(name)
-    repository = body.get("repository")
-    return {
-        "id": github_event_id(event.id),
-        "type": kind,
-        "actor": _actor(body.get("sender")),
-        "repo": _repo(repository),
-        "public": (not repository["private"])
-        if isinstance(repository, dict) and isinstance(repository.get("private"), bool)
-        else None,
-        "created_at": event.received_at,
-        "payload": _push_payload(body) if kind == "PushEvent" else body,
-    }
-
-
-def slack_record(event: LandedEvent) -> dict[str, Any]:
-    """A landed Slack delivery is already an Events API envelope."""
-    if not isinstance(event.payload, dict):
-        raise ValueError("a Slack event must be a JSON object")
-    envelope = event.payload.get("type")
-    if envelope != "event_callback":
-        raise ValueError(f"unsupported Slack envelope type {envelope!r}")
-    return event.payload
-
-
-def _slack_day(record: Any) -> date:
-    return slack.ts_to_datetime(record.event.ts).date()
-
-
-def _github_day(record: Any) -> date:
-    return record.created_at.astimezone(UTC).date()
-
-
 @dataclass(frozen=True)
 class _Converter:
     to_record: Callable[[LandedEvent], dict[str, Any]]
@@ -250,8 +106,8 @@ class _Converter:
 
 
 CONVERTERS: dict[str, _Converter] = {
-    "slack": _Converter(slack_record, _slack_day),
-    "github": _Converter(github_record, _github_day),
+    "slack": _Converter(slack.webhook_record, slack.record_day),
+    "github": _Converter(github.webhook_record, github.record_day),
 }
 
 
@@ -329,7 +185,7 @@ class _Positions:
         return count
 
     def locate(self, cursor: str) -> tuple[str, int]:
-        seq, end = _decode_cursor(self._source, cursor)
+        seq, end = decode_cursor(self._source, cursor)
         if seq != self._seq:
             self._seq, self._offset, self._line = seq, 0, 0
         self._line += self._newlines(seq, self._offset, end)

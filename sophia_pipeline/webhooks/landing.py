@@ -273,7 +273,9 @@ def _encode_cursor(source: str, seq: int, offset: int) -> str:
     return f"{source}:{seq:012d}:{offset}"
 
 
-def _decode_cursor(source: str, cursor: str) -> tuple[int, int]:
+def decode_cursor(source: str, cursor: str) -> tuple[int, int]:
+    """The (segment number, byte offset just past the event) a cursor of ``source``
+    names; ``ValueError`` for anything that is not one of its cursors."""
     parts = cursor.split(":")
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts[1:]):
         raise ValueError(f"not a landing-store cursor: {cursor!r}")
@@ -554,7 +556,7 @@ class LandingStore:
         _check_source(source)
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        start = _decode_cursor(source, cursor) if cursor is not None else None
+        start = decode_cursor(source, cursor) if cursor is not None else None
         events: list[LandedEvent] = []
         new_cursor = cursor
         for seq, end, line in self._iter_lines(source, start):
@@ -571,7 +573,7 @@ class LandingStore:
     def count_after(self, source: str, cursor: str | None) -> int:
         """How many complete lines (events) were landed after ``cursor``."""
         _check_source(source)
-        start = _decode_cursor(source, cursor) if cursor is not None else None
+        start = decode_cursor(source, cursor) if cursor is not None else None
         segments = self.backend.list_segments(source)
         if not segments:
             return 0

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sophia_pipeline.documents import Turn, render_turns
 from sophia_pipeline.processing.chunking.base import Chunk, TokenCounterLike
 from sophia_pipeline.processing.chunking.code import chunk_code
 from sophia_pipeline.processing.chunking.conversation import chunk_conversation
@@ -17,7 +18,6 @@ from sophia_pipeline.processing.chunking.crm import chunk_crm_entity
 from sophia_pipeline.processing.chunking.dispatch import chunk_for_kind
 from sophia_pipeline.processing.chunking.document import chunk_document, html_to_text
 from sophia_pipeline.processing.tokens import default_counter
-from sophia_pipeline.sources.documents import Turn, render_turns
 
 
 def assert_chunk_contract(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sophia_pipeline.documents import Turn
 from sophia_pipeline.processing.chunking.base import Chunk
 from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
 from sophia_pipeline.processing.tagging.competitors import (
@@ -31,7 +32,6 @@ from sophia_pipeline.processing.tagging.talking_points import (
     coverage,
     talking_points,
 )
-from sophia_pipeline.sources.documents import Turn
 
 # --- sentiment ------------------------------------------------------------------------
 

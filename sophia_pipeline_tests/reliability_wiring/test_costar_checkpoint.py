@@ -18,10 +18,10 @@ import dagster as dg
 import pytest
 
 from sophia_pipeline.defs.assets.sources import source_assets
+from sophia_pipeline.resources.costar_checkpoint import load_batch_file
 from sophia_pipeline.resources.prod_readers import CoStarBatchReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.costar_checkpoint import load_batch_file
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.ops import read_checkpoint
@@ -39,7 +39,7 @@ LOADER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
-    from sophia_pipeline.sources.costar_checkpoint import load_batch_file
+    from sophia_pipeline.resources.costar_checkpoint import load_batch_file
 
     db, path, batch, kill_at = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 

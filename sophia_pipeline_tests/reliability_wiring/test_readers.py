@@ -21,15 +21,15 @@ from sophia_pipeline.resources.prod_readers import (
     GongApiReader,
     HubSpotApiReader,
     LinearApiReader,
-    gong_call_from_api,
-    hubspot_object_from_airbyte,
     landing_day,
-    linear_issue_from_api,
     to_landing,
 )
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import gong, hubspot, linear
+from sophia_pipeline.sources.gong import gong_call_from_api
+from sophia_pipeline.sources.hubspot import hubspot_object_from_airbyte
+from sophia_pipeline.sources.linear import linear_issue_from_api
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.ops import read_cursor

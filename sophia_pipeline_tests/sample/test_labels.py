@@ -5,11 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sophia_pipeline.processing.tagging.catalog import (
-    DEAL_STAGE_OUTCOMES,
-    DEFAULT_COMPETITORS,
-    DEFAULT_TALKING_POINTS,
-)
+from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
+from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS, DEFAULT_TALKING_POINTS
 from sophia_pipeline.sample import vocab
 
 from .landing import labels, records

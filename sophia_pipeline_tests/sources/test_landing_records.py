@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sophia_pipeline.documents import Document, DocumentKind, render_turns
 from sophia_pipeline.sources import apollo, costar, github, gong, hubspot, linear, slack
-from sophia_pipeline.sources.documents import Document, DocumentKind, render_turns
 from sophia_pipeline_tests.sample.landing import costar_rows, labels, records
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from sophia_pipeline.documents import DocumentKind
 from sophia_pipeline.sources import apollo, costar, github, hubspot, linear, slack
-from sophia_pipeline.sources.documents import DocumentKind
 
 
 def hubspot_deal(**props: object) -> dict:

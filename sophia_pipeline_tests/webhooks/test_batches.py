@@ -22,7 +22,6 @@ from sophia_pipeline.webhooks.batches import (
     BatchNotFoundError,
     WebhookBatch,
     convert,
-    github_record,
     plan_batches,
     webhook_records,
 )
@@ -259,7 +258,7 @@ def test_a_removal_on_a_feature_branch_tombstones_nothing() -> None:
     body["ref"] = "refs/heads/feature"
     body["commits"][0]["removed"] = ["README.md"]
     event = LandedEvent("guid-1", "github", "push", "2025-01-10T10:00:00.000000Z", {}, body, "c")
-    parsed = github.parse(github_record(event))
+    parsed = github.parse(github.webhook_record(event))
     assert isinstance(parsed, github.PushEvent)
     assert parsed.payload.files == [] and github.normalize(parsed) == []
 

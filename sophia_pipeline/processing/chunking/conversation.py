@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sophia_pipeline.sources.documents import Turn, render_turns
+from sophia_pipeline.documents import Turn, render_turns
 
 from .base import Chunk, TokenCounterLike, pack_spans, sentence_spans
 

@@ -1,22 +1,18 @@
-"""Picks the chunking strategy for a document kind, and chunks files for the CLI."""
+"""Picks the chunking strategy for a document kind."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from sophia_pipeline.sources.documents import Document, DocumentKind, Turn
+from sophia_pipeline.documents import Document, DocumentKind, Turn
 
 from .base import Chunk, TokenCounterLike
 from .code import chunk_code
 from .conversation import chunk_conversation
-from .crm import chunk_crm_entity, render_records
-from .document import chunk_document, html_to_text
-
-_HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+from .crm import chunk_crm_entity
+from .document import chunk_document
 
 # "[00:01:02] Alice: words", "00:01 Alice: words" or "Alice: words"
 _TURN_LINE = re.compile(
@@ -97,40 +93,3 @@ def chunk_doc(doc: Document, counter: TokenCounterLike) -> list[Chunk]:
         language=attrs.get("language"),
         path=attrs.get("path") or (doc.source_id if doc.kind is DocumentKind.CODE else None),
     )
-
-
-def chunk_file(kind: DocumentKind | str, path: str | Path, counter: TokenCounterLike) -> list[dict]:
-    """Chunks one file into JSON-able ``{"doc", "ordinal", "start", "end", "tokens",
-    "text"}`` dicts, for the ``sophia-pipeline chunk`` command.
-
-    ``doc`` is the file's path, except for CRM files, whose JSON (an object, a list, or a
-    ``{"results": [...]}`` page) may hold several entities: each is a document of its own
-    (``hubspot:deal:42``). Offsets point into the text that was chunked: the file itself,
-    its HTML-stripped text (``.html``), its rendered transcript (conversation) or the
-    entity's rendering (CRM).
-    """
-    k = DocumentKind(str(kind))
-    p = Path(path)
-    raw = p.read_text(encoding="utf-8", errors="replace")
-    pairs: list[tuple[str, list[Chunk]]]
-    if k is DocumentKind.CRM:
-        pairs = [
-            (doc_id, chunk_crm_entity(doc_id, text, counter))
-            for doc_id, text in render_records(json.loads(raw))
-        ]
-    elif k is DocumentKind.DOCUMENT and p.suffix.lower() in _HTML_SUFFIXES:
-        pairs = [(str(p), chunk_document(str(p), html_to_text(raw), counter))]
-    else:
-        pairs = [(str(p), chunk_for_kind(k, str(p), raw, counter, path=str(p)))]
-    return [
-        {
-            "doc": doc,
-            "ordinal": c.ordinal,
-            "start": c.start,
-            "end": c.end,
-            "tokens": c.tokens,
-            "text": c.text,
-        }
-        for doc, chunks in pairs
-        for c in chunks
-    ]

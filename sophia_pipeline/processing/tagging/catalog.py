@@ -28,14 +28,3 @@ DEFAULT_TALKING_POINTS: dict[str, list[str]] = {
     "time_to_value": ["onboarding", "go live", "time to value", "implementation timeline"],
     "customer_proof": ["case study", "reference customer", "customers like you"],
 }
-
-# HubSpot deal stage -> call outcome category
-DEAL_STAGE_OUTCOMES: dict[str, str] = {
-    "appointmentscheduled": "early_stage",
-    "qualifiedtobuy": "qualified",
-    "presentationscheduled": "evaluation",
-    "decisionmakerboughtin": "evaluation",
-    "contractsent": "negotiation",
-    "closedwon": "won",
-    "closedlost": "lost",
-}

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .catalog import DEAL_STAGE_OUTCOMES
+from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
 
 UNKNOWN = "unknown"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sophia_pipeline.sources.documents import Turn
+from sophia_pipeline.documents import Turn
 
 from .catalog import DEFAULT_TALKING_POINTS
 from .competitors import PhraseMatcher

@@ -14,7 +14,7 @@
 -- WAREHOUSE names the virtual warehouse that runs the refreshes: it must exist in the
 -- production account (a deploy prerequisite; DDL files take no parameters).
 --
--- DuckDB has no dynamic tables: the loader (resources/warehouse.py: ddl_statements)
+-- DuckDB has no dynamic tables: the loader (store/warehouse.py: ddl_statements)
 -- renders every dynamic table as a plain view over the same query, which is a dynamic
 -- table with zero lag.
 CREATE DYNAMIC TABLE IF NOT EXISTS executive_intelligence.executive_dashboard_daily

@@ -17,6 +17,20 @@ class DocumentKind(StrEnum):
     CRM = "crm"  # HubSpot, Apollo entities
 
 
+# CRM deal stage -> the outcome category of the calls and deals at that stage. Part of the
+# contract between the CRM documents sources write (a deal's rendering names its outcome)
+# and the outcome tagger in processing, so it lives beside the schema both import.
+DEAL_STAGE_OUTCOMES: dict[str, str] = {
+    "appointmentscheduled": "early_stage",
+    "qualifiedtobuy": "qualified",
+    "presentationscheduled": "evaluation",
+    "decisionmakerboughtin": "evaluation",
+    "contractsent": "negotiation",
+    "closedwon": "won",
+    "closedlost": "lost",
+}
+
+
 class Turn(BaseModel):
     speaker: str
     role: str | None = None  # "rep" | "prospect" | ...

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sophia_pipeline.sources import costar
+from sophia_pipeline.sources.landing import Accepted, parse_csv
 from sophia_pipeline.store.ops import (
     Checkpoint,
     read_checkpoint,
@@ -33,9 +35,6 @@ from sophia_pipeline.store.ops import (
 )
 from sophia_pipeline.store.raw import append_raw
 from sophia_pipeline.store.warehouse import Warehouse
-
-from . import costar
-from .landing import Accepted, parse_csv
 
 DEFAULT_BATCH_SIZE = 500
 

@@ -1,0 +1,54 @@
+"""``sophia-pipeline chunk``'s file handling: every kind, CRM payloads rendered by their
+sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sophia_pipeline.cli import chunk_file
+from sophia_pipeline.documents import DocumentKind
+from sophia_pipeline.processing.chunking.base import TokenCounterLike
+from sophia_pipeline.processing.tokens import default_counter
+from sophia_pipeline_tests.sources.test_crm_rendering import COMPANY, CONTACT, DEAL
+
+
+@pytest.fixture(scope="module")
+def counter() -> TokenCounterLike:
+    return default_counter()
+
+
+def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) -> None:
+    crm = tmp_path / "crm.json"
+    crm.write_text(json.dumps([DEAL, COMPANY, CONTACT]), encoding="utf-8")
+    rows = chunk_file("crm", crm, counter)
+    assert [r["doc"] for r in rows] == ["hubspot:deal:42", "hubspot:company:7", "hubspot:contact:9"]
+    assert set(rows[0]) == {"doc", "ordinal", "start", "end", "tokens", "text"}
+    json.dumps(rows)
+
+    call = tmp_path / "call.txt"
+    call.write_text(
+        "Alice: Hi there.\nBob: Hello! We use Gong.\n\nAlice: Great.\n", encoding="utf-8"
+    )
+    rows = chunk_file(DocumentKind.CONVERSATION, call, counter)
+    assert [r["text"] for r in rows] == [
+        "Alice: Hi there.",
+        "Bob: Hello! We use Gong.",
+        "Alice: Great.",
+    ]
+    assert {r["doc"] for r in rows} == {str(call)}
+
+    page = tmp_path / "page.html"
+    page.write_text("<h1>Pricing</h1><p>Call us.</p>", encoding="utf-8")
+    assert [r["text"] for r in chunk_file("document", page, counter)] == ["Pricing: Call us."]
+
+    src = tmp_path / "m.py"
+    src.write_text("import os\n\n\ndef f():\n    return 1\n", encoding="utf-8")
+    assert [r["text"] for r in chunk_file("code", src, counter)] == [
+        "import os",
+        "def f():\n    return 1",
+    ]
+    with pytest.raises(ValueError):
+        chunk_file("spreadsheet", src, counter)
