@@ -22,7 +22,7 @@ import pandas as pd
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.resources.tables import now_utc
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 
 # How old a raw asset's last materialization may be: its cadence plus slack for a slow
@@ -166,4 +166,4 @@ def build_checks(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_checks(load_settings())
+    return build_checks(current_settings())

@@ -10,7 +10,7 @@ from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import dashboard_series
 from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 
@@ -79,4 +79,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

@@ -12,7 +12,7 @@ from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatche
 from sophia_pipeline.processing.transcripts import transcript_rows
 from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 
 from .windows import window_label, window_of
@@ -144,4 +144,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

@@ -1,6 +1,5 @@
 """EXECUTIVE_INTELLIGENCE.KPI_ROLLUPS: one row of executive KPIs per day."""
 
-import os
 from datetime import date, timedelta
 
 import dagster as dg
@@ -12,7 +11,7 @@ from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.processing import kpis
 from sophia_pipeline.resources.tables import now_utc
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 
 from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
 from .windows import window_label, window_of
@@ -21,7 +20,6 @@ KPI_KEY = dg.AssetKey("kpi_rollups")
 KPI_TABLE = "executive_intelligence.kpi_rollups"
 # Set (to the model's name) wherever an LLM answers questions; without it the LLM KPI is
 # null. Read inside definitions(), like the settings.
-LLM_ENV = "SOPHIA_LLM_MODEL"
 
 
 def load_kpi_inputs(
@@ -169,6 +167,7 @@ def _out_of_range(df: pd.DataFrame) -> dict[str, int]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = current_settings()
     return dg.Definitions(
-        assets=build_assets(load_settings(), llm_configured=bool(os.environ.get(LLM_ENV)))
+        assets=build_assets(settings, llm_configured=settings.llm_model is not None)
     )

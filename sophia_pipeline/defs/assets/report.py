@@ -13,7 +13,7 @@ from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 
 from .dashboard import DASHBOARD_KEY, ON_INPUT_CHANGE, read_dashboard
 from .gong_intelligence import MENTIONS_KEY
@@ -95,4 +95,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

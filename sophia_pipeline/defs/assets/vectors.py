@@ -9,7 +9,7 @@ from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
 from sophia_pipeline.resources.warehouse import Warehouse
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 
 from .processing import SOURCES
 from .windows import window_label
@@ -108,4 +108,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))
