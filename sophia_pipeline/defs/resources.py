@@ -21,6 +21,8 @@ through ``EnvVar``):
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 from dagster_snowflake import SnowflakeResource
 
@@ -88,10 +90,10 @@ def _configured(settings: Settings, source: str) -> bool:
     return not settings.unset(API_CREDENTIALS[source])
 
 
-def _api_options(base_url: str | None) -> dict[str, object]:
+def _api_options(base_url: str | None) -> dict[str, Any]:
     # Base URLs are not secrets: a Gong tenant has its own API host, and tests point
     # readers at local servers.
-    options: dict[str, object] = {"redis_url": dg.EnvVar("REDIS_URL")}
+    options: dict[str, Any] = {"redis_url": dg.EnvVar("REDIS_URL")}
     if base_url:
         options["base_url"] = base_url
     return options
