@@ -24,7 +24,10 @@ if TYPE_CHECKING:  # the commands import their modules lazily: a fast `--help`
 
 def _dagster_home(settings: Settings) -> Path:
     """Run history under the data dir, so the UI shows CLI runs (unless DAGSTER_HOME is set)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
+    home = settings.dagster_home
+    # Written, not read: Dagster finds its instance through DAGSTER_HOME, in this process
+    # (DagsterInstance.get()) and in the run's child step processes, which inherit it.
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -62,7 +65,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from sophia_pipeline.definitions import defs
+    from sophia_pipeline.definitions import build_definitions
     from sophia_pipeline.status import collect_status
 
     settings = load_settings()
@@ -79,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             return 2
         start, end = found
-    definitions = defs()
+    definitions = build_definitions(settings)  # the command's one settings object
     assets = list(definitions.assets or [])
     print(
         f"[sophia] profile={settings.profile.value} materializing {len(assets)} asset(s) "

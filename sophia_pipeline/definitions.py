@@ -7,12 +7,12 @@ from pathlib import Path
 import dagster as dg
 
 from sophia_pipeline.defs.airbyte import with_airbyte_lineage
-from sophia_pipeline.settings import load_settings
+from sophia_pipeline.settings import Settings, load_settings, use_settings
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    settings = load_settings()  # read here, not at import: tests switch profiles freely
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Every definition for ``settings``; each defs module reads them with
+    ``current_settings()`` while the defs folder loads."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     root = dg.Definitions(
         # Two cores here: more concurrent steps only fight over the CPU and the DuckDB lock.
@@ -25,8 +25,14 @@ def defs() -> dg.Definitions:
             )
         ],
     )
-    merged = dg.Definitions.merge(
-        dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent), root
-    )
+    with use_settings(settings):
+        loaded = dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent)
+    merged = dg.Definitions.merge(loaded, root)
     # In prod with Airbyte configured, each Airbyte-fed raw asset depends on its sync.
-    return with_airbyte_lineage(merged)
+    return with_airbyte_lineage(merged, settings)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # Read here, once per load, not at import: tests switch profiles by env vars freely.
+    return build_definitions(load_settings())

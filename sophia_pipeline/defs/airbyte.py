@@ -13,7 +13,6 @@ workspace, secrets as ``EnvVar``) is registered in ``defs/resources.py``; the ho
 schedule lives in ``defs/schedules.py``.
 """
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,54 +22,40 @@ from dagster_airbyte.resources import BaseAirbyteWorkspace
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import AirbyteSettings, Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 
-AIRBYTE_SOURCES = ("gong", "hubspot", "linear")
 AIRBYTE_GROUP = "ingest"
-DEFAULT_POLL_TIMEOUT_S = 3 * 3600.0
-DEFAULT_POLL_INTERVAL_S = 10.0
 
 
 def airbyte_asset_key(source: str) -> dg.AssetKey:
     return dg.AssetKey(["airbyte", source])
 
 
-def airbyte_connection_ids(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Source -> Airbyte connection id, for the sources Airbyte is configured for (a
-    workspace id and the source's connection id are both set)."""
-    env = os.environ if environ is None else environ
-    if not env.get("AIRBYTE_WORKSPACE_ID"):
-        return {}
-    ids = {s: env.get(f"AIRBYTE_{s.upper()}_CONNECTION_ID", "").strip() for s in AIRBYTE_SOURCES}
-    return {s: cid for s, cid in ids.items() if cid}
-
-
-def airbyte_workspace(environ: Mapping[str, str] | None = None) -> BaseAirbyteWorkspace:
+def airbyte_workspace(airbyte: AirbyteSettings) -> BaseAirbyteWorkspace:
     """The workspace resource: self-managed Airbyte when ``AIRBYTE_REST_API_BASE_URL`` is
     set (client credentials or, failing those, username and password), else Airbyte Cloud.
     Every secret is an ``EnvVar``: resolved at launch, never shown in the UI or logs."""
-    env = os.environ if environ is None else environ
     common: dict[str, Any] = {
         "workspace_id": dg.EnvVar("AIRBYTE_WORKSPACE_ID"),
         # A retried step (run retries, IO_RETRY) finds its earlier sync still running:
         # keep polling that one instead of failing with "already running".
         "poll_previous_running_sync": True,
-        "poll_timeout": float(env.get("AIRBYTE_POLL_TIMEOUT_S") or DEFAULT_POLL_TIMEOUT_S),
-        "poll_interval": float(env.get("AIRBYTE_POLL_INTERVAL_S") or DEFAULT_POLL_INTERVAL_S),
+        "poll_timeout": airbyte.poll_timeout_s,
+        "poll_interval": airbyte.poll_interval_s,
     }
-    if not env.get("AIRBYTE_REST_API_BASE_URL"):
+    if not airbyte.rest_api_base_url:
         return AirbyteCloudWorkspace(
             client_id=dg.EnvVar("AIRBYTE_CLIENT_ID"),
             client_secret=dg.EnvVar("AIRBYTE_CLIENT_SECRET"),
             **common,
         )
-    if env.get("AIRBYTE_CLIENT_ID"):
+    if airbyte.client_id:
         auth: dict[str, Any] = {
             "client_id": dg.EnvVar("AIRBYTE_CLIENT_ID"),
             "client_secret": dg.EnvVar("AIRBYTE_CLIENT_SECRET"),
         }
-    elif env.get("AIRBYTE_USERNAME"):
+    elif airbyte.username:
         auth = {
             "username": dg.EnvVar("AIRBYTE_USERNAME"),
             "password": dg.EnvVar("AIRBYTE_PASSWORD"),
@@ -137,28 +122,24 @@ def airbyte_sync_asset(source: str, connection_id: str, settings: Settings) -> d
     return sync
 
 
-def build_airbyte_assets(
-    settings: Settings, environ: Mapping[str, str] | None = None
-) -> list[dg.AssetsDefinition]:
+def build_airbyte_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     if settings.profile is not Profile.PROD:
         return []
     return [
         airbyte_sync_asset(source, cid, settings)
-        for source, cid in airbyte_connection_ids(environ).items()
+        for source, cid in settings.airbyte.connection_ids().items()
     ]
 
 
-def with_airbyte_lineage(
-    defs: dg.Definitions, environ: Mapping[str, str] | None = None
-) -> dg.Definitions:
+def with_airbyte_lineage(defs: dg.Definitions, settings: Settings) -> dg.Definitions:
     """``defs`` with each Airbyte-fed raw asset depending on its sync asset.
 
     The raw assets are built in ``assets/sources.py`` for every profile, so the edge can
     only be added where everything is merged (the root ``definitions.py``). With it, the
     raw asset's hourly ``on_cron`` waits for that hour's sync instead of racing it.
     """
-    connected = airbyte_connection_ids(environ)
-    if load_settings().profile is not Profile.PROD or not connected:
+    connected = settings.airbyte.connection_ids()
+    if settings.profile is not Profile.PROD or not connected:
         return defs
     upstream = {dg.AssetKey(SPECS[s].raw_asset): airbyte_asset_key(s) for s in connected}
 
@@ -175,4 +156,4 @@ def with_airbyte_lineage(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_airbyte_assets(load_settings()))
+    return dg.Definitions(assets=build_airbyte_assets(current_settings()))

@@ -7,14 +7,11 @@ not posted before. EXECUTIVE_INTELLIGENCE.ALERTS records each one under its dedu
 so a re-tick finds it and posts nothing. A delivery that failed after its retries is
 tried again on later ticks, a bounded number of times.
 
-Configuration (environment, read when the code location loads):
-``SOPHIA_ALERT_WEBHOOK_URL`` (a secret, passed as an EnvVar; unset: alerts are recorded
-with status ``unsent``), ``SOPHIA_ALERT_MENTION_THRESHOLD`` (default 5),
-``SOPHIA_ALERT_THREAT_LEVEL`` (default 4), ``SOPHIA_ALERT_LOOKBACK_DAYS`` (default 7).
+Configuration: ``AlertSettings`` in ``settings.py`` (``SOPHIA_ALERT_*``). The webhook URL
+is a secret, passed as an EnvVar; unset, alerts are recorded with status ``unsent``.
 """
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,6 +25,7 @@ from sophia_pipeline.processing.kpis import (
     threshold_crossings,
 )
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
+from sophia_pipeline.settings import current_settings
 from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -156,26 +154,18 @@ def competitor_threat_alerts(
     return dg.SkipReason(str(summary))
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
-    webhook = (
-        dg.EnvVar("SOPHIA_ALERT_WEBHOOK_URL")
-        if os.environ.get("SOPHIA_ALERT_WEBHOOK_URL")
-        else None
-    )
+    alerts = current_settings().alerts
+    webhook = dg.EnvVar("SOPHIA_ALERT_WEBHOOK_URL") if alerts.webhook_url else None
     return dg.Definitions(
         sensors=[competitor_threat_alerts],
         resources={
             "alert_poster": WebhookAlertPoster(webhook_url=webhook),
             "alert_rules": CompetitorAlertRules(
-                mention_threshold=_int_env("SOPHIA_ALERT_MENTION_THRESHOLD", 5),
-                threat_level_threshold=_int_env("SOPHIA_ALERT_THREAT_LEVEL", 4),
-                lookback_days=_int_env("SOPHIA_ALERT_LOOKBACK_DAYS", 7),
+                mention_threshold=alerts.mention_threshold,
+                threat_level_threshold=alerts.threat_level,
+                lookback_days=alerts.lookback_days,
             ),
         },
     )

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from sophia_pipeline.partitions import daily_partitions
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.store.ops import dead_letter_counts, save_watermarks, watermarks
 from sophia_pipeline.store.warehouse import Warehouse
@@ -125,4 +125,4 @@ def build_checks(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_checks(load_settings())
+    return build_checks(current_settings())

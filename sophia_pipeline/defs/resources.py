@@ -5,8 +5,9 @@ data directory. Prod: Snowflake, Pinecone and Redis from environment variables p
 ``EnvVar`` (resolved at launch, never shown in the UI); a missing one stops the code
 location from loading, with its name in the message.
 
-Source readers in prod, per source, by what is configured (the presence of a variable
-decides at load; its value is only read at launch, through ``EnvVar``):
+Source readers in prod, per source, by what is configured (whether a variable is set,
+as ``Settings`` knows it, decides at load; a secret's value is only read at launch,
+through ``EnvVar``):
 
 - gong, hubspot, linear: Airbyte raw tables when the workspace and the source's
   connection are configured, else the source's API when its token is set, else landing
@@ -20,13 +21,12 @@ decides at load; its value is only read at launch, through ``EnvVar``):
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_snowflake import SnowflakeResource
 
-from sophia_pipeline.defs.airbyte import airbyte_connection_ids, airbyte_workspace
+from sophia_pipeline.defs.airbyte import airbyte_workspace
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
@@ -41,7 +41,7 @@ from sophia_pipeline.resources.prod_readers import (
     LinearApiReader,
 )
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
@@ -63,9 +63,8 @@ class MissingCredentialError(RuntimeError):
     pass
 
 
-def require_env(names: tuple[str, ...], environ: dict[str, str] | None = None) -> None:
-    env = os.environ if environ is None else environ
-    missing = [n for n in names if not env.get(n)]
+def require_env(settings: Settings, names: tuple[str, ...]) -> None:
+    missing = settings.unset(names)
     if missing:
         raise MissingCredentialError(
             "SOPHIA_PROFILE=prod needs these environment variables, unset: " + ", ".join(missing)
@@ -87,65 +86,61 @@ API_CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _configured(names: tuple[str, ...], env: Mapping[str, str]) -> bool:
-    return all(env.get(n) for n in names)
+def _configured(settings: Settings, source: str) -> bool:
+    return not settings.unset(API_CREDENTIALS[source])
 
 
-def _api_options(source: str, env: Mapping[str, str]) -> dict[str, object]:
+def _api_options(base_url: str | None) -> dict[str, Any]:
     # Base URLs are not secrets: a Gong tenant has its own API host, and tests point
     # readers at local servers.
-    options: dict[str, object] = {"redis_url": dg.EnvVar("REDIS_URL")}
-    if env.get(f"{source.upper()}_API_BASE_URL"):
-        options["base_url"] = env[f"{source.upper()}_API_BASE_URL"]
+    options: dict[str, Any] = {"redis_url": dg.EnvVar("REDIS_URL")}
+    if base_url:
+        options["base_url"] = base_url
     return options
 
 
-def prod_readers(
-    settings: Settings,
-    warehouse: Warehouse,
-    environ: Mapping[str, str] | None = None,
-) -> dict[str, SourceReader]:
+def prod_readers(settings: Settings, warehouse: Warehouse) -> dict[str, SourceReader]:
     """The production reader of every source that has one configured, by resource key.
     Sources left out keep their landing-file reader."""
-    env = os.environ if environ is None else environ
+    apis = settings.sources
     readers: dict[str, SourceReader] = {}
-    airbyte = airbyte_connection_ids(env)
-    for source in airbyte:
+    for source in settings.airbyte.connection_ids():
         readers[source] = AirbyteTableReader(
             warehouse=warehouse,
-            raw_schema=env.get("AIRBYTE_RAW_SCHEMA") or "airbyte_internal",
-            namespace=env.get(f"AIRBYTE_{source.upper()}_NAMESPACE") or source,
+            raw_schema=settings.airbyte.raw_schema,
+            namespace=settings.airbyte.namespace(source),
         )
-    if "gong" not in readers and _configured(API_CREDENTIALS["gong"], env):
+    if "gong" not in readers and _configured(settings, "gong"):
         readers["gong"] = GongApiReader(
             access_key=dg.EnvVar("GONG_ACCESS_KEY"),
             access_key_secret=dg.EnvVar("GONG_ACCESS_KEY_SECRET"),
-            **_api_options("gong", env),
+            **_api_options(apis.gong.api_base_url),
         )
-    if "hubspot" not in readers and _configured(API_CREDENTIALS["hubspot"], env):
+    if "hubspot" not in readers and _configured(settings, "hubspot"):
         readers["hubspot"] = HubSpotApiReader(
-            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"), **_api_options("hubspot", env)
+            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
+            **_api_options(apis.hubspot.api_base_url),
         )
-    if "linear" not in readers and _configured(API_CREDENTIALS["linear"], env):
+    if "linear" not in readers and _configured(settings, "linear"):
         readers["linear"] = LinearApiReader(
-            api_key=dg.EnvVar("LINEAR_API_KEY"), **_api_options("linear", env)
+            api_key=dg.EnvVar("LINEAR_API_KEY"), **_api_options(apis.linear.api_base_url)
         )
-    if _configured(API_CREDENTIALS["apollo"], env):
+    if _configured(settings, "apollo"):
         readers["apollo"] = ApolloApiReader(
             api_key=dg.EnvVar("APOLLO_API_KEY"),
             warehouse=warehouse,
-            initial_cursor=env.get("APOLLO_INITIAL_CURSOR") or None,
-            **_api_options("apollo", env),
+            initial_cursor=apis.apollo.initial_cursor,
+            **_api_options(apis.apollo.api_base_url),
         )
-    if _configured(API_CREDENTIALS["github"], env):
+    if _configured(settings, "github"):
         readers["github"] = GitHubApiReader(
             token=dg.EnvVar("GITHUB_TOKEN"),
-            repos=[r.strip() for r in env["GITHUB_REPOS"].split(",") if r.strip()],
+            repos=apis.github.repo_list,
             warehouse=warehouse,
-            **_api_options("github", env),
+            **_api_options(apis.github.api_base_url),
         )
     readers["costar"] = CoStarBatchReader(
-        batch_dir=env.get("COSTAR_BATCH_DIR")
+        batch_dir=apis.costar.batch_dir
         or str(settings.landing_dir / "costar" / SPECS["costar"].folders["property"]),
         warehouse=warehouse,
     )
@@ -153,9 +148,7 @@ def prod_readers(
 
 
 def local_resources(settings: Settings) -> dict[str, object]:
-    redis_url = (
-        dg.EnvVar("REDIS_URL") if os.environ.get("REDIS_URL") else "redis://127.0.0.1:6379/0"
-    )
+    redis_url = dg.EnvVar("REDIS_URL") if settings.redis_url else "redis://127.0.0.1:6379/0"
     return {
         **landing_readers(settings),
         "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
@@ -166,22 +159,22 @@ def local_resources(settings: Settings) -> dict[str, object]:
 
 
 def prod_resources(settings: Settings) -> dict[str, object]:
-    require_env(PROD_REQUIRED)
+    require_env(settings, PROD_REQUIRED)
     snowflake = SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
         password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
         database=dg.EnvVar("SNOWFLAKE_DATABASE"),
         warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
-        role=os.environ.get("SNOWFLAKE_ROLE"),
+        role=settings.snowflake.role,
         paramstyle="qmark",
     )
     # One warehouse object: the readers that commit rows with their cursor or
     # checkpoint hold the same resource the assets get under "warehouse".
     warehouse = SnowflakeWarehouse(snowflake=snowflake)
     extra: dict[str, object] = {}
-    if airbyte_connection_ids():
-        extra["airbyte"] = airbyte_workspace()
+    if settings.airbyte.connection_ids():
+        extra["airbyte"] = airbyte_workspace(settings.airbyte)
     return {
         # A source without a configured production reader reads landing files (dropped
         # into the data dir by another system).
@@ -205,4 +198,4 @@ def resources_for(settings: Settings) -> dict[str, object]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(resources=resources_for(load_settings()))
+    return dg.Definitions(resources=resources_for(current_settings()))

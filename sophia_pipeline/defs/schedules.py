@@ -19,14 +19,13 @@ the same tick launches nothing twice. Local profile: defined but stopped (start 
 the UI when wanted).
 """
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from sophia_pipeline.defs.airbyte import airbyte_asset_key, airbyte_connection_ids
+from sophia_pipeline.defs.airbyte import airbyte_asset_key
 from sophia_pipeline.partitions import PARTITIONS_START, daily_partitions
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 
 API_POLLED = ("apollo", "github")
@@ -73,9 +72,7 @@ def _status(settings: Settings) -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.STOPPED
 
 
-def build_schedules(
-    settings: Settings, environ: Mapping[str, str] | None = None
-) -> list[dg.ScheduleDefinition]:
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     status = _status(settings)
 
     @dg.schedule(
@@ -107,7 +104,7 @@ def build_schedules(
 
     schedules: list[dg.ScheduleDefinition] = [api_poll_schedule, costar_batch_schedule]
 
-    synced = airbyte_connection_ids(environ) if settings.profile is Profile.PROD else {}
+    synced = settings.airbyte.connection_ids() if settings.profile is Profile.PROD else {}
     if synced:
         airbyte_job = dg.define_asset_job(
             "airbyte_sync_job",
@@ -132,4 +129,4 @@ def build_schedules(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(schedules=build_schedules(load_settings()))
+    return dg.Definitions(schedules=build_schedules(current_settings()))

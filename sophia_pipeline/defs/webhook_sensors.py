@@ -23,14 +23,13 @@ DuckDB file takes one writer process, and the runs need it.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from sophia_pipeline.partitions import daily_partitions
-from sophia_pipeline.settings import load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.webhooks.batches import (
     SOURCE_TAG,
@@ -40,11 +39,7 @@ from sophia_pipeline.webhooks.batches import (
 )
 from sophia_pipeline.webhooks.landing import LandingStore
 
-DEFAULT_BATCH_EVENTS = 500
-DEFAULT_BATCHES_PER_TICK = 1
 MINIMUM_INTERVAL_S = 30
-BATCH_EVENTS_ENV = "SOPHIA_WEBHOOK_BATCH_EVENTS"
-BATCHES_PER_TICK_ENV = "SOPHIA_WEBHOOK_BATCHES_PER_TICK"
 # How a RunRequest asks for one run over a partition range (a single-run backfill); the
 # names are Dagster's public tag contract, spelled out to avoid its private modules.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -127,8 +122,8 @@ def webhook_sensor(
     spec: SourceSpec,
     landing_root: Path,
     *,
-    max_events: int = DEFAULT_BATCH_EVENTS,
-    max_batches_per_tick: int = DEFAULT_BATCHES_PER_TICK,
+    max_events: int,
+    max_batches_per_tick: int,
 ) -> dg.SensorDefinition:
     selection = dg.AssetSelection.assets(spec.raw_asset).downstream()
 
@@ -176,35 +171,18 @@ def webhook_sensor(
     return _sensor
 
 
-def build_sensors(
-    landing_root: Path,
-    max_events: int = DEFAULT_BATCH_EVENTS,
-    max_batches_per_tick: int = DEFAULT_BATCHES_PER_TICK,
-) -> list[dg.SensorDefinition]:
+def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     return [
         webhook_sensor(
-            SPECS[s], landing_root, max_events=max_events, max_batches_per_tick=max_batches_per_tick
+            SPECS[s],
+            settings.webhook_landing_dir,
+            max_events=settings.webhooks.batch_events,
+            max_batches_per_tick=settings.webhooks.batches_per_tick,
         )
         for s in WEBHOOK_SOURCES
     ]
 
 
-def _positive_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r} must be a positive integer")
-    return int(raw)
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
-    settings = load_settings()
-    return dg.Definitions(
-        sensors=build_sensors(
-            settings.webhook_landing_dir,
-            _positive_env(BATCH_EVENTS_ENV, DEFAULT_BATCH_EVENTS),
-            _positive_env(BATCHES_PER_TICK_ENV, DEFAULT_BATCHES_PER_TICK),
-        )
-    )
+    return dg.Definitions(sensors=build_sensors(current_settings()))

@@ -27,7 +27,7 @@ from typing import IO, Any
 import uvicorn
 from starlette.applications import Starlette
 
-from sophia_pipeline.settings import load_settings
+from sophia_pipeline.settings import SettingsError, load_settings
 from sophia_pipeline.webhooks.app import (
     DEFAULT_MAX_BODY_BYTES,
     GITHUB_SECRET_ENV,
@@ -83,10 +83,17 @@ def build_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     environ: Mapping[str, str] | None = None,
 ) -> Starlette:
-    """The receiver app with secrets from the environment; ConfigError if one is missing."""
-    env = os.environ if environ is None else environ
-    slack_secret = env.get(SLACK_SECRET_ENV) or None
-    github_secret = env.get(GITHUB_SECRET_ENV) or None
+    """The receiver app with secrets from the settings (read from ``environ``, default the
+    process environment); ConfigError if one is missing."""
+    try:
+        settings = load_settings(environ)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    # The receiver checks signatures itself (no Dagster resource), so it holds the values.
+    slack = settings.webhooks.slack_signing_secret
+    github = settings.webhooks.github_webhook_secret
+    slack_secret = slack.get_secret_value() if slack else None
+    github_secret = github.get_secret_value() if github else None
     if slack_enabled and slack_secret is None:
         raise ConfigError(
             f"{SLACK_SECRET_ENV} is not set: set it to the Slack app's signing secret, "
@@ -99,7 +106,7 @@ def build_app(
         )
     if not slack_enabled and not github_enabled:
         raise ConfigError("both Slack and GitHub endpoints are disabled; nothing to serve")
-    landing_root = Path(root) if root is not None else load_settings(dict(env)).webhook_landing_dir
+    landing_root = Path(root) if root is not None else settings.webhook_landing_dir
     return create_app(
         LandingStore(landing_root),
         slack_secret,

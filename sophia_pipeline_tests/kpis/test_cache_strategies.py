@@ -82,7 +82,9 @@ def test_executive_kpis_are_rewarmed_after_each_rollup(
 ) -> None:
     cache = CacheResource(redis_url=redis_url)
     sensor = warmer("executive_kpis_cache_warmer")
-    assets = kpi_assets.build_assets(Settings(Profile.LOCAL, tmp_path), llm_configured=False)
+    assets = kpi_assets.build_assets(
+        Settings(profile=Profile.LOCAL, data_dir=tmp_path), llm_configured=False
+    )
     key = "executive_kpis:latest"
     with dg.instance_for_test() as instance:
         r = tick(sensor, instance, None, cache, warehouse)

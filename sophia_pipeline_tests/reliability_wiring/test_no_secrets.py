@@ -196,7 +196,7 @@ def test_airbyte_sync_keeps_the_password_out(
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [airbyte_sync_asset("gong", "conn-gong", load_settings())],
-        resources={"airbyte": airbyte_workspace(env)},
+        resources={"airbyte": airbyte_workspace(load_settings(env).airbyte)},
         instance=instance,
     )
     assert result.success and fake.polls == 2

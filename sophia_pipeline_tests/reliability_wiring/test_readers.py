@@ -25,7 +25,7 @@ from sophia_pipeline.resources.prod_readers import (
     to_landing,
 )
 from sophia_pipeline.resources.source_readers import LandingFilesReader
-from sophia_pipeline.settings import load_settings
+from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources import gong, hubspot, linear
 from sophia_pipeline.sources.gong import gong_call_from_api
 from sophia_pipeline.sources.hubspot import hubspot_object_from_airbyte
@@ -215,8 +215,11 @@ def test_prod_registers_each_configured_reader_and_landing_files_otherwise(
     data_dir: Path,
 ) -> None:
     wh = DuckDBWarehouse(path=str(data_dir / "w.duckdb"))
-    settings = load_settings()
-    none = prod_readers(settings, wh, {})
+
+    def settings_with(environ: dict[str, str]) -> Settings:
+        return load_settings({"SOPHIA_DATA_DIR": str(data_dir), **environ})
+
+    none = prod_readers(settings_with({}), wh)
     assert set(none) == {"costar_source"} and isinstance(none["costar_source"], CoStarBatchReader)
 
     env = {
@@ -232,7 +235,7 @@ def test_prod_registers_each_configured_reader_and_landing_files_otherwise(
         "GITHUB_REPOS": "acme/app, acme/web",
         "COSTAR_BATCH_DIR": "/mnt/costar",
     }
-    readers = prod_readers(settings, wh, env)
+    readers = prod_readers(settings_with(env), wh)
     assert isinstance(readers["gong_source"], AirbyteTableReader)  # Airbyte wins
     assert readers["gong_source"].table_for("gong", "call") == (
         "airbyte_internal.sales_raw__stream_extensivecalls"
@@ -245,5 +248,7 @@ def test_prod_registers_each_configured_reader_and_landing_files_otherwise(
     assert readers["costar_source"].batch_dir == "/mnt/costar"  # type: ignore[attr-defined]
     assert "slack_source" not in readers  # webhooks: landing files
 
-    no_airbyte = prod_readers(settings, wh, {k: v for k, v in env.items() if "AIRBYTE" not in k})
+    no_airbyte = prod_readers(
+        settings_with({k: v for k, v in env.items() if "AIRBYTE" not in k}), wh
+    )
     assert isinstance(no_airbyte["gong_source"], GongApiReader)  # the API fallback

@@ -22,7 +22,7 @@ from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, FRESHNESS, freshness_
 from sophia_pipeline.defs.resources import PROD_REQUIRED
 from sophia_pipeline.defs.schedules import build_schedules
 from sophia_pipeline.resources.source_readers import LandingFilesReader
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import EstuarySettings, Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 
@@ -37,8 +37,13 @@ AIRBYTE_ENV = {
 }
 
 
+def settings_with(environ: dict[str, str]) -> Settings:
+    """The settings of this process's environment plus ``environ``."""
+    return load_settings({**os.environ, **environ})
+
+
 def schedule(name: str, environ: dict[str, str] | None = None) -> dg.ScheduleDefinition:
-    (found,) = [s for s in build_schedules(load_settings(), environ or {}) if s.name == name]
+    (found,) = [s for s in build_schedules(settings_with(environ or {})) if s.name == name]
     return found
 
 
@@ -77,7 +82,7 @@ def test_airbyte_schedule_only_in_prod_with_airbyte(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "airbyte_sync_schedule" not in {
-        s.name for s in build_schedules(load_settings(), AIRBYTE_ENV)
+        s.name for s in build_schedules(settings_with(AIRBYTE_ENV))
     }
     monkeypatch.setenv("SOPHIA_PROFILE", "prod")
     for name in PROD_REQUIRED:
@@ -86,7 +91,7 @@ def test_airbyte_schedule_only_in_prod_with_airbyte(
         monkeypatch.setenv(k, v)
     (request,) = tick("airbyte_sync_schedule", datetime(2026, 9, 2, 11, tzinfo=UTC))
     assert request.run_key == "airbyte:2026-09-02T11:00"
-    statuses = {s.name: s.default_status for s in build_schedules(load_settings(), AIRBYTE_ENV)}
+    statuses = {s.name: s.default_status for s in build_schedules(settings_with(AIRBYTE_ENV))}
     assert set(statuses.values()) == {dg.DefaultScheduleStatus.RUNNING}
 
 
@@ -113,7 +118,7 @@ def test_prod_definitions_add_airbyte_syncs_upstream_of_raw_and_estuary(
         monkeypatch.setenv(name, f"value-of-{name.lower()}")
     for k, v in {**AIRBYTE_ENV, "ESTUARY_TABLE": "cdc.orders"}.items():
         monkeypatch.setenv(k, v)
-    d = with_airbyte_lineage(defs())
+    d = with_airbyte_lineage(defs(), load_settings())
     graph = d.resolve_asset_graph()
     for source in ("gong", "hubspot", "linear"):
         assert (
@@ -187,8 +192,10 @@ def test_estuary_sensor_observes_the_newest_load_once(
 ) -> None:
     warehouse.execute("CREATE SCHEMA cdc")
     warehouse.execute("CREATE TABLE cdc.orders (id INTEGER, flow_published_at TIMESTAMP)")
-    settings = Settings(profile=Profile.PROD, data_dir=data_dir)
-    built = build_estuary(settings, {"ESTUARY_TABLE": "cdc.orders"})
+    settings = Settings(
+        profile=Profile.PROD, data_dir=data_dir, estuary=EstuarySettings(table="cdc.orders")
+    )
+    built = build_estuary(settings)
     (sensor,) = [s for s in built.sensors or [] if s.name == "estuary_observation_sensor"]
 
     def evaluate(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
@@ -207,5 +214,5 @@ def test_estuary_sensor_observes_the_newest_load_once(
     loaded = observation.metadata["dagster/last_updated_timestamp"].value
     assert loaded == datetime(2026, 9, 2, 10, 5, tzinfo=UTC).timestamp()
     assert isinstance(evaluate(result.cursor), dg.SkipReason)  # no new load: no event
-    local = build_estuary(load_settings(), {"ESTUARY_TABLE": "cdc.orders"})
+    local = build_estuary(settings_with({"ESTUARY_TABLE": "cdc.orders"}))
     assert not local.assets and not local.sensors  # no Estuary in the local profile

@@ -17,8 +17,6 @@ import pytest
 
 from sophia_pipeline.definitions import defs
 from sophia_pipeline.defs.webhook_sensors import (
-    BATCH_EVENTS_ENV,
-    BATCHES_PER_TICK_ENV,
     RANGE_END_TAG,
     RANGE_START_TAG,
     sensor_name,
@@ -83,8 +81,8 @@ def record_run(
 
 @pytest.fixture
 def small_batches(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dg.Definitions:
-    monkeypatch.setenv(BATCH_EVENTS_ENV, "2")
-    monkeypatch.setenv(BATCHES_PER_TICK_ENV, "5")
+    monkeypatch.setenv("SOPHIA_WEBHOOK_BATCH_EVENTS", "2")
+    monkeypatch.setenv("SOPHIA_WEBHOOK_BATCHES_PER_TICK", "5")
     return defs()
 
 

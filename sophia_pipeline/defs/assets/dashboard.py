@@ -8,7 +8,7 @@ import pandas as pd
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import dashboard_series
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -71,4 +71,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

@@ -10,8 +10,6 @@ then shows the table in the lineage graph with its freshness, like any asset we 
 Prod profile only, and only once ``ESTUARY_TABLE`` is set: locally there is no Estuary.
 """
 
-import os
-from collections.abc import Mapping
 from datetime import timedelta
 
 import dagster as dg
@@ -20,12 +18,9 @@ import pandas as pd
 from sophia_pipeline.defs.checks import checks_not_policies
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import OWNERS
-from sophia_pipeline.settings import Profile, Settings, load_settings
+from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.store.external import newest_and_rows
 from sophia_pipeline.store.warehouse import Warehouse, checked_table
-
-DEFAULT_LOADED_AT = "flow_published_at"
-DEFAULT_FRESHNESS_MINUTES = 60
 
 
 def estuary_key(table: str) -> dg.AssetKey:
@@ -88,13 +83,12 @@ def observation_sensor(table: str, column: str, key: dg.AssetKey) -> dg.SensorDe
     return estuary_observation_sensor
 
 
-def build_estuary(settings: Settings, environ: Mapping[str, str] | None = None) -> dg.Definitions:
-    env = os.environ if environ is None else environ
-    table = env.get("ESTUARY_TABLE", "").strip()
+def build_estuary(settings: Settings) -> dg.Definitions:
+    table = settings.estuary.table
     if settings.profile is not Profile.PROD or not table:
         return dg.Definitions()
-    column = env.get("ESTUARY_LOADED_AT_COLUMN") or DEFAULT_LOADED_AT
-    minutes = int(env.get("ESTUARY_FRESHNESS_MINUTES") or DEFAULT_FRESHNESS_MINUTES)
+    column = settings.estuary.loaded_at_column
+    minutes = settings.estuary.freshness_minutes
     spec = estuary_spec(table, settings)
     with checks_not_policies():  # observations count for checks, not for policies
         freshness = dg.build_last_update_freshness_checks(
@@ -114,4 +108,4 @@ def build_estuary(settings: Settings, environ: Mapping[str, str] | None = None) 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_estuary(load_settings())
+    return build_estuary(current_settings())

@@ -10,7 +10,7 @@ from sophia_pipeline.processing.tag_documents import document_mentions
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import intelligence, staging
 from sophia_pipeline.store.warehouse import Warehouse
@@ -125,4 +125,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

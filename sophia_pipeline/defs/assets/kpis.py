@@ -1,6 +1,5 @@
 """EXECUTIVE_INTELLIGENCE.KPI_ROLLUPS: one row of executive KPIs per day."""
 
-import os
 from datetime import date, timedelta
 
 import dagster as dg
@@ -10,7 +9,7 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.processing import kpis
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive, intelligence, staging
 from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
@@ -21,7 +20,6 @@ from .windows import window_label, window_of
 KPI_KEY = dg.AssetKey("kpi_rollups")
 # Set (to the model's name) wherever an LLM answers questions; without it the LLM KPI is
 # null. Read inside definitions(), like the settings.
-LLM_ENV = "SOPHIA_LLM_MODEL"
 
 
 def load_kpi_inputs(
@@ -135,6 +133,7 @@ def _out_of_range(df: pd.DataFrame) -> dict[str, int]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    settings = current_settings()
     return dg.Definitions(
-        assets=build_assets(load_settings(), llm_configured=bool(os.environ.get(LLM_ENV)))
+        assets=build_assets(settings, llm_configured=settings.llm_model is not None)
     )

@@ -10,7 +10,7 @@ from sophia_pipeline.processing.embedding import embed_in_slices, timed
 from sophia_pipeline.processing.tokens import default_counter
 from sophia_pipeline.processing.vectors import missing_hashes
 from sophia_pipeline.resources.embedder import Embedder
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
@@ -155,4 +155,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

@@ -12,7 +12,7 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -89,4 +89,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

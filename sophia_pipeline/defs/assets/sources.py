@@ -9,7 +9,7 @@ import dagster as dg
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.resources.source_readers import SourceReader
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
 from sophia_pipeline.store import ops, raw, staging
 from sophia_pipeline.store.warehouse import Warehouse
@@ -128,4 +128,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))

@@ -7,7 +7,7 @@ from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.vectors import plan_index_sync
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -108,4 +108,4 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=build_assets(load_settings()))
+    return dg.Definitions(assets=build_assets(current_settings()))
