@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sophia_pipeline.processing import kpis
+from sophia_pipeline.processing.kpis import alerts, formulas
+from sophia_pipeline.processing.kpis.dashboard import dashboard_series
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline_tests.kpis import dataset
 from sophia_pipeline_tests.kpis.test_kpi_formulas import inputs
@@ -51,9 +52,9 @@ def headless(profile: Path, *extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    days = kpis.days_in(date(2026, 9, 16), date(2026, 10, 16))
-    rollups = kpis.rollup(inputs(), days)
-    dashboard = kpis.dashboard_series(
+    days = formulas.days_in(date(2026, 9, 16), date(2026, 10, 16))
+    rollups = formulas.rollup(inputs(), days)
+    dashboard = dashboard_series(
         pd.DataFrame(
             [
                 {
@@ -69,7 +70,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         dataset.KPI_DAY,
     )
-    stats = kpis.competitor_daily_stats(dataset.mentions())
+    stats = alerts.competitor_daily_stats(dataset.mentions())
     path = tmp_path_factory.mktemp("report") / "executive_report.html"
     path.write_text(render_report(rollups, dashboard, stats, datetime(2026, 10, 16, 6, tzinfo=UTC)))
     return path

@@ -7,7 +7,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.processing.kpis import dashboard_series
+from sophia_pipeline.processing.kpis.dashboard import dashboard_series
 from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings

@@ -9,7 +9,8 @@ import pandas as pd
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
-from sophia_pipeline.processing import kpis
+from sophia_pipeline.processing.kpis import formulas
+from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.resources.tables import now_utc
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
@@ -26,9 +27,11 @@ LLM_ENV = "SOPHIA_LLM_MODEL"
 
 def load_kpi_inputs(
     warehouse: Warehouse, start: date, end: date, llm_configured: bool
-) -> kpis.KpiInputs:
+) -> kpi_inputs.KpiInputs:
     """What the formulas need for the days [start, end), look-backs included."""
-    lookback = start - timedelta(days=max(kpis.HEALTH_LOOKBACK_DAYS, kpis.WIN_RATE_LOOKBACK_DAYS))
+    lookback = start - timedelta(
+        days=max(formulas.HEALTH_LOOKBACK_DAYS, formulas.WIN_RATE_LOOKBACK_DAYS)
+    )
     deals = warehouse.query(
         "SELECT source_id, account_id, occurred_at, attributes FROM staging.documents "
         "WHERE source = 'hubspot' AND entity_type = 'deal' AND NOT deleted"
@@ -61,15 +64,15 @@ def load_kpi_inputs(
         "WHERE usage_date >= ? AND usage_date < ?",
         [start, end],
     )
-    return kpis.KpiInputs(
-        deals=kpis.deals_from_documents(deals),
-        calls=kpis.calls_from_transcripts(calls),
-        competitive_deals=kpis.competitive_deals_from_mentions(mentions),
-        issues=kpis.issues_from_documents(issues),
-        pull_requests=kpis.pull_requests_from_documents(prs),
-        account_names=kpis.account_names_from_documents(companies),
+    return kpi_inputs.KpiInputs(
+        deals=kpi_inputs.deals_from_documents(deals),
+        calls=kpi_inputs.calls_from_transcripts(calls),
+        competitive_deals=kpi_inputs.competitive_deals_from_mentions(mentions),
+        issues=kpi_inputs.issues_from_documents(issues),
+        pull_requests=kpi_inputs.pull_requests_from_documents(prs),
+        account_names=kpi_inputs.account_names_from_documents(companies),
         llm_configured=llm_configured,
-        llm_usage=kpis.llm_usage_from_rows(usage),
+        llm_usage=kpi_inputs.llm_usage_from_rows(usage),
     )
 
 
@@ -98,13 +101,13 @@ def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefi
             dg.AssetCheckSpec("one_row_per_day", asset=KPI_KEY),
             dg.AssetCheckSpec("kpis_in_range", asset=KPI_KEY),
         ],
-        description=(kpis.__doc__ or "").split("\n\n", 1)[1].strip(),
+        description=(formulas.__doc__ or "").split("\n\n", 1)[1].strip(),
     )
     def kpi_rollups(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         start, end = window_of(context)
-        days = kpis.days_in(start, end)
+        days = formulas.days_in(start, end)
         inputs = load_kpi_inputs(warehouse, start, end, llm_configured)
-        df = kpis.rollup(inputs, days).assign(computed_at=now_utc())
+        df = formulas.rollup(inputs, days).assign(computed_at=now_utc())
         written = warehouse.replace_window(KPI_TABLE, df, "kpi_date", start, end)
         latest = df.iloc[-1].to_dict() if len(df) else {}
         yield dg.MaterializeResult(
