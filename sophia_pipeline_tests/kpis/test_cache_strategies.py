@@ -152,6 +152,7 @@ def test_gong_summaries_are_filled_lazily_on_a_miss(
     assert redis_client.get("sophia:gong_summaries:nope") is None  # absence is not cached
 
 
+@pytest.mark.slow  # loads the real model: paraphrases need real vectors
 def test_semantic_cache_reuses_answers_for_paraphrases_only(
     redis_url: str,
     redis_client,  # type: ignore[no-untyped-def]

@@ -83,6 +83,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert "$100,000" in text and "50.0%" in text  # revenue and win-rate tiles of 10-15
 
 
+@pytest.mark.slow  # a headless browser in a subprocess
 def test_charts_draw_in_headless_chromium_without_console_errors(
     report: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +111,7 @@ def test_charts_draw_in_headless_chromium_without_console_errors(
     assert elements(r'<g class="hm"') == 1  # the threat heatmap
 
 
+@pytest.mark.slow  # a headless browser in a subprocess
 def test_screenshot_shows_the_report(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     out = subprocess.run(
