@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_snowflake import SnowflakeResource
@@ -91,10 +92,10 @@ def _configured(names: tuple[str, ...], env: Mapping[str, str]) -> bool:
     return all(env.get(n) for n in names)
 
 
-def _api_options(source: str, env: Mapping[str, str]) -> dict[str, object]:
+def _api_options(source: str, env: Mapping[str, str]) -> dict[str, Any]:
     # Base URLs are not secrets: a Gong tenant has its own API host, and tests point
     # readers at local servers.
-    options: dict[str, object] = {"redis_url": dg.EnvVar("REDIS_URL")}
+    options: dict[str, Any] = {"redis_url": dg.EnvVar("REDIS_URL")}
     if env.get(f"{source.upper()}_API_BASE_URL"):
         options["base_url"] = env[f"{source.upper()}_API_BASE_URL"]
     return options

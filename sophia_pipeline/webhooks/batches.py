@@ -172,7 +172,9 @@ def _changed_files(commits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _push_payload(body: dict[str, Any]) -> dict[str, Any]:
     commits = [c for c in body.get("commits") or [] if isinstance(c, dict)]
-    repository = body.get("repository") if isinstance(body.get("repository"), dict) else {}
+    repository = body.get("repository")
+    if not isinstance(repository, dict):
+        repository = {}
     default_branch = repository.get("default_branch")
     # A webhook lists changed paths without their content, so only removals say anything
     # about the indexed file; and file documents carry no branch, so a removal on a

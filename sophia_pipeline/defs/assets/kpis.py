@@ -2,6 +2,7 @@
 
 import os
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -76,8 +77,8 @@ def load_kpi_inputs(
     )
 
 
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else round(float(value), 4)  # type: ignore[arg-type]
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 4)
 
 
 def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefinition]:

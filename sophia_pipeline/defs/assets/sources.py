@@ -8,6 +8,7 @@ import dagster as dg
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.resources import tables
 from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.resources.warehouse import Warehouse
@@ -97,7 +98,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
     ) -> dg.MaterializeResult:
         start, end = window_of(context)
         window = raw_records(
-            spec, tables.latest_raw(warehouse, spec.raw_table, start, end).to_dict("records")
+            spec, records(tables.latest_raw(warehouse, spec.raw_table, start, end))
         )
         lookup_cache: list = []
 
