@@ -10,7 +10,7 @@ export SOPHIA_DATA_DIR ?= $(CURDIR)/.sophia
 export DAGSTER_HOME ?= $(SOPHIA_DATA_DIR)/dagster_home
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install home demo test lint ui bench clean
+.PHONY: install home demo test test-fast lint ui bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,12 +32,20 @@ demo: $(STAMP) home
 
 test: $(STAMP) home
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 	$(VENV)/bin/pytest
+
+# The inner loop: everything but the tests marked slow (model loads, subprocess CLIs,
+# crash tests, long hypothesis runs), which `make test` still runs.
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -m "not slow"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 ui: $(STAMP) home
 	$(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)

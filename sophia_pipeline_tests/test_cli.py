@@ -10,7 +10,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from sophia_pipeline_tests.factories import small_gong_landing
+
+# Each test runs the CLI in a subprocess (the README's backfill one: minutes).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -15,16 +15,22 @@ from sophia_pipeline.settings import load_settings
 from sophia_pipeline.status import collect_status
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.factories import gong_call, small_gong_landing, write_gong_day
+from sophia_pipeline_tests.fakes import with_hash_embedder
 
 FIRST = date(2026, 9, 1)
 BAD_DAY = date(2026, 9, 4)
 
 
-def run_all(instance: dg.DagsterInstance, start: date, end: date) -> dg.ExecuteInProcessResult:
+def run_all(
+    instance: dg.DagsterInstance, start: date, end: date, real_model: bool = True
+) -> dg.ExecuteInProcessResult:
+    """The whole location over [start, end]; ``real_model=False`` swaps in the hash
+    embedder where the test is about chunk ids and hashes, not vectors."""
     d = defs()
+    resources = dict(d.resources or {})
     return dg.materialize(
         list(d.assets or []),
-        resources=dict(d.resources or {}),
+        resources=resources if real_model else with_hash_embedder(resources),
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
@@ -55,6 +61,7 @@ def landed(data_dir: Path) -> Path:
     return landing
 
 
+@pytest.mark.slow  # the one slice on the real model
 def test_slice_end_to_end_idempotent_with_dead_letters(landed: Path) -> None:
     settings = load_settings()
     wh = DuckDBWarehouse(path=str(settings.duckdb_path))
@@ -109,7 +116,7 @@ def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed
     wh = DuckDBWarehouse(path=str(settings.duckdb_path))
     vs = LanceDBVectorStore(uri=str(settings.lancedb_dir))
     with dg.DagsterInstance.ephemeral() as instance:
-        assert run_all(instance, FIRST, FIRST).success
+        assert run_all(instance, FIRST, FIRST, real_model=False).success
         before = vs.ids()
         # the same call, re-landed shorter and with one turn changed
         call = gong_call("c0-1", FIRST, n_turns=2)
@@ -117,7 +124,7 @@ def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed
         write_gong_day(
             settings.landing_dir, FIRST, [gong_call("c0-0", FIRST, long_turn=True), call]
         )
-        result = run_all(instance, FIRST, FIRST)
+        result = run_all(instance, FIRST, FIRST, real_model=False)
         assert result.success
         assert wh.count("raw.gong_calls") == 3  # append-only: the old version stays
         assert meta(result, "gong_embeddings")["texts_embedded"] == 1

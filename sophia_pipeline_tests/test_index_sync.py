@@ -15,6 +15,7 @@ from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.sample.generator import generate
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline_tests.fakes import with_hash_embedder
 
 REF = date(2026, 11, 20)
 CHANGE_DAY = date(2026, 11, 21)  # the day the deletions and edits land
@@ -35,7 +36,8 @@ def materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     d = defs()
     return dg.materialize(
         list(d.assets or []),
-        resources=dict(d.resources or {}),
+        # The index sync, not the model, is under test: hash vectors keep it fast.
+        resources=with_hash_embedder(d.resources or {}),
         instance=instance,
         selection=SELECTION,
         tags={

@@ -2,7 +2,7 @@
 
 Every tick re-examines the last ``lookback_days`` days of competitor mentions (late data
 still alerts), finds the days where a competitor's mention count or highest threat level
-crossed its threshold (processing/kpis.py: threshold_crossings), and posts the crossings
+crossed its threshold (processing/kpis/alerts.py: threshold_crossings), and posts the crossings
 not posted before. EXECUTIVE_INTELLIGENCE.ALERTS records each one under its dedupe key,
 so a re-tick finds it and posts nothing. A delivery that failed after its retries is
 tried again on later ticks, a bounded number of times.
@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
-from sophia_pipeline.processing.kpis import (
+from sophia_pipeline.processing.kpis.alerts import (
     AlertRules,
     Crossing,
     competitor_daily_stats,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.policies import IO_RETRY
 from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.resources.prod_readers import to_landing
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, validate_record
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
@@ -120,7 +121,7 @@ def replay_dead_letters(
         spec = SPECS.get(str(source))
         if spec is None:
             continue  # a letter of a source this code no longer has: left for a human
-        letters = group.to_dict("records")
+        letters = records(group)
         results = [(row, reparse(spec, row)) for row in letters]
         ok = [(row, r) for row, r in results if isinstance(r, Accepted)]
         with wh.transaction() as tx:

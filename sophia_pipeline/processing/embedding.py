@@ -4,28 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 Embed = Callable[[list[str]], np.ndarray]
-
-
-@dataclass(frozen=True)
-class EmbedStats:
-    texts_total: int
-    texts_embedded: int
-    cache_hits: int
-    tokens_embedded: int
-    seconds: float
-
-    @property
-    def texts_per_s(self) -> float:
-        return self.texts_embedded / self.seconds if self.seconds > 0 else 0.0
-
-    @property
-    def tokens_per_s(self) -> float:
-        return self.tokens_embedded / self.seconds if self.seconds > 0 else 0.0
 
 
 def embed_in_slices(

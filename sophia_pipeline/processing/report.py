@@ -5,7 +5,7 @@ Dagster UI's path link, a mail attachment or a file share alike."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -75,7 +75,7 @@ def _empty_note(fig: go.Figure, empty: bool) -> go.Figure:
 
 def revenue_chart(kpis: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
-    x = kpis["kpi_date"] if len(kpis) else []
+    x: pd.Series | list[Any] = kpis["kpi_date"] if len(kpis) else []
     for col, name, dash in (
         ("revenue_mtd", "Revenue MTD", "solid"),
         ("pipeline_value", "Pipeline (weighted)", "solid"),
@@ -98,7 +98,7 @@ def health_chart(kpis: pd.DataFrame) -> go.Figure:
         vertical_spacing=0.08,
         subplot_titles=("Customer health (0-100)", "Competitive win rate", "Team productivity"),
     )
-    x = kpis["kpi_date"] if len(kpis) else []
+    x: pd.Series | list[Any] = kpis["kpi_date"] if len(kpis) else []
     for row, col in enumerate(
         ("customer_health_score", "competitive_win_rate", "team_productivity_score"), start=1
     ):
@@ -117,7 +117,7 @@ def health_chart(kpis: pd.DataFrame) -> go.Figure:
 
 def calls_chart(dashboard: pd.DataFrame) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    x = dashboard["activity_date"] if len(dashboard) else []
+    x: pd.Series | list[Any] = dashboard["activity_date"] if len(dashboard) else []
     fig.add_trace(go.Bar(x=x, y=dashboard["total_calls"] if len(dashboard) else [], name="Calls"))
     fig.add_trace(
         go.Bar(
@@ -180,7 +180,7 @@ def threat_heatmap(stats: pd.DataFrame) -> go.Figure:
     return _empty_note(_layout(fig, "Highest competitor threat level per day (1-5)"), stats.empty)
 
 
-def _tiles(latest: dict[str, Any]) -> str:
+def _tiles(latest: Mapping[Hashable, Any]) -> str:
     cards = []
     for col, label, fmt, note in TILES:
         cards.append(

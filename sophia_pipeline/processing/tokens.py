@@ -8,17 +8,8 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Protocol
 
 MODEL_MAX_TOKENS = 256
-
-
-class TokenCounter(Protocol):
-    budget: int
-
-    def count(self, text: str) -> int:
-        """Word pieces the model sees for ``text``, [CLS] and [SEP] included."""
-        ...
 
 
 def model_path() -> str:

@@ -9,13 +9,14 @@ from typing import Any
 
 import pandas as pd
 
+from .frames import records
 from .tag_documents import call_tags
 from .tagging.talking_points import TalkingPointMatcher
 
 
 def _by_doc(df: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in df.to_dict("records") if len(df) else []:
+    for row in records(df) if len(df) else []:
         out[row["doc_id"]].append(row)
     return out
 
@@ -30,7 +31,7 @@ def transcript_rows(
     chunks_of, mentions_of = _by_doc(chunks), _by_doc(mentions)
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
-    for d in docs.to_dict("records"):
+    for d in records(docs):
         if d["deleted"]:
             continue
         turns = json.loads(d["turns"] or "[]")

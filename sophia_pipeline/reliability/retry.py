@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import tenacity
@@ -29,8 +29,6 @@ from tenacity.wait import wait_base
 from .errors import HttpStatusError, InvalidResponseError, RateLimitedError, TransportError
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 class RetryConfig(BaseModel):
@@ -187,8 +185,3 @@ def retrying(
         retry_error_callback=give_up,
         reraise=True,
     )
-
-
-def call_with_retry(fn: Callable[..., T], config: RetryConfig, *, name: str, **kwargs: Any) -> T:
-    """Run ``fn(**kwargs)`` under :func:`retrying`."""
-    return retrying(config, name=name)(fn, **kwargs)

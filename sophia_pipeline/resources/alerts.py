@@ -96,7 +96,7 @@ class WebhookAlertPoster(dg.ConfigurableResource):
 
 
 class CompetitorAlertRules(dg.ConfigurableResource):
-    """Thresholds of the competitor alert sensor (see processing/kpis.py: AlertRules)."""
+    """Thresholds of the competitor alert sensor (see processing/kpis/alerts.py: AlertRules)."""
 
     mention_threshold: int = 5
     threat_level_threshold: int = 4

@@ -31,6 +31,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -120,7 +121,7 @@ def _jsonable(value: Any) -> Any:
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON-able dicts, NaN as null."""
     clean = df.astype(object).where(pd.notna(df), None)
-    return [{k: _jsonable_or_self(v) for k, v in r.items()} for r in clean.to_dict("records")]
+    return [{k: _jsonable_or_self(v) for k, v in r.items()} for r in records(clean)]
 
 
 def _jsonable_or_self(value: Any) -> Any:
@@ -317,7 +318,9 @@ class SemanticCache:
         qid = self.question_id(question)
         self.store_.put(f"answer:{qid}", {"question": question, "answer": answer})
         index = [e for e in self._index() if e.get("id") != qid]
-        index.append({"id": qid, "vec": base64.b64encode(vector.astype(np.float32)).decode()})
+        index.append(
+            {"id": qid, "vec": base64.b64encode(vector.astype(np.float32).tobytes()).decode()}
+        )
         self.store_.put(self.INDEX_KEY, index[-self.max_entries :])
 
     def answer(self, question: str, compute: Callable[[str], Any]) -> tuple[Any, bool]:

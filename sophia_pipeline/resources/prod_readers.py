@@ -148,7 +148,10 @@ def split(
     accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
     for r in results:
-        (accepted if isinstance(r, Accepted) else rejected).append(r)
+        if isinstance(r, Accepted):
+            accepted.append(r)
+        else:
+            rejected.append(r)
     return accepted, rejected
 
 

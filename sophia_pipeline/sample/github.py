@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from .code import ENTITIES, REPOS, SourceFile, new_file
 from .common import hex_id, iso_z, rand_between
@@ -129,7 +130,7 @@ def generate_events(
         else:
             payload = _comment(rng, repo, actor, at, companies)
         next_id += rng.randint(1, 90_000)
-        event = {
+        event: dict[str, Any] = {
             "id": str(next_id),
             "type": kind,
             "actor": _actor(actor),

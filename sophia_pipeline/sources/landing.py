@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -110,7 +110,12 @@ def parse_jsonl(
     day: date | None = None,
 ) -> tuple[list[Accepted[Any]], list[Rejected]]:
     """Every line of a JSON Lines file, validated by ``parse`` (a model or a function)."""
-    fn: Parse = parse.model_validate if isinstance(parse, type) else parse
+    # A model class is never a Parse itself (its constructor takes keywords), hence the cast.
+    fn: Parse = (
+        parse.model_validate
+        if isinstance(parse, type) and issubclass(parse, BaseModel)
+        else cast(Parse, parse)
+    )
     accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
     with path.open("r", encoding="utf-8", errors="replace") as fh:

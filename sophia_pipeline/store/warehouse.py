@@ -64,7 +64,7 @@ def ddl_statements(dialect: str, sql_dir: Traversable = DDL_DIR) -> list[str]:
     return statements
 
 
-def _dynamic_table_as_view(stmt: sqlglot.exp.Expression) -> sqlglot.exp.Expression:
+def _dynamic_table_as_view(stmt: sqlglot.exp.Expr) -> sqlglot.exp.Expr:
     """A Snowflake dynamic table as a view over the same query (other statements as they
     are). sqlglot would render it as CREATE TABLE ... AS, a snapshot that never refreshes;
     a view is the same query with zero lag. OR REPLACE: a view holds no data, and

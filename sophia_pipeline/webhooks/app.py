@@ -10,6 +10,9 @@ Order of checks for ``POST /webhooks/<source>`` (cheapest and safest first):
 5. land (durable before the response): 200 new or duplicate, 202 landed with an
    unknown event type, 503 when the disk refused (the sender retries later).
 
+The steps are the same for every sender; what differs (signature scheme, event id,
+control messages, event types, retry headers) is the sender's strategy in ``senders.py``.
+
 Nothing rejected is landed and nothing acknowledged is unlanded. Any unexpected
 exception becomes a 503 (never a 500) so that senders retry instead of dropping.
 """
@@ -18,14 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -40,12 +41,8 @@ from sophia_pipeline.webhooks.landing import (
     UnstorablePayloadError,
 )
 from sophia_pipeline.webhooks.metrics import WebhookMetrics
-from sophia_pipeline.webhooks.signatures import (
-    SLACK_TIMESTAMP_TOLERANCE_S,
-    Verdict,
-    verify_github,
-    verify_slack,
-)
+from sophia_pipeline.webhooks.senders import GitHubSender, Rejection, Sender, SlackSender
+from sophia_pipeline.webhooks.signatures import SLACK_TIMESTAMP_TOLERANCE_S, Verdict
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 SLACK_SECRET_ENV = "SLACK_SIGNING_SECRET"
@@ -54,76 +51,7 @@ GITHUB_SECRET_ENV = "GITHUB_WEBHOOK_SECRET"
 access_log = logging.getLogger("sophia_pipeline.webhooks.access")
 log = logging.getLogger(__name__)
 
-# Event types the downstream sensors understand. Anything else is still landed (as
-# "unknown", answered 202) so that nothing a sender delivered is lost.
-SLACK_KNOWN_EVENTS = frozenset(
-    {
-        "message",
-        "app_mention",
-        "reaction_added",
-        "reaction_removed",
-        "channel_created",
-        "channel_rename",
-        "channel_archive",
-        "channel_unarchive",
-        "member_joined_channel",
-        "member_left_channel",
-        "file_shared",
-        "pin_added",
-        "pin_removed",
-        "team_join",
-        "user_change",
-        "link_shared",
-        "app_home_opened",
-    }
-)
-GITHUB_KNOWN_EVENTS = frozenset(
-    {
-        "push",
-        "pull_request",
-        "pull_request_review",
-        "pull_request_review_comment",
-        "pull_request_review_thread",
-        "issues",
-        "issue_comment",
-        "commit_comment",
-        "create",
-        "delete",
-        "release",
-        "discussion",
-        "discussion_comment",
-        "label",
-        "milestone",
-        "repository",
-        "workflow_run",
-        "check_run",
-        "check_suite",
-        "deployment",
-        "deployment_status",
-        "status",
-    }
-)
-UNKNOWN_EVENT = "unknown"
-
-SLACK_LANDED_HEADERS = (
-    "x-slack-request-timestamp",
-    "x-slack-retry-num",
-    "x-slack-retry-reason",
-    "content-type",
-    "user-agent",
-)
-GITHUB_LANDED_HEADERS = (
-    "x-github-event",
-    "x-github-delivery",
-    "x-github-hook-id",
-    "x-github-hook-installation-target-id",
-    "x-github-hook-installation-target-type",
-    "content-type",
-    "user-agent",
-)
-
 _ID_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
-_NAME_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 _MAX_HEADER_CHARS = 256
 _LOG_KEY = "sophia.webhook_log"
 
@@ -134,18 +62,6 @@ def _log_fields(request: Request) -> dict[str, Any]:
         fields = {}
         request.scope[_LOG_KEY] = fields
     return fields
-
-
-def _strict_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json_body(body: bytes) -> Any:
-    """Strict JSON from UTF-8 bytes; raises ValueError for anything else."""
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_strict_constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 def _selected_headers(request: Request, names: tuple[str, ...]) -> dict[str, str]:
@@ -322,103 +238,56 @@ def create_app(
             status_code=200 if known else 202,
         )
 
-    async def slack_endpoint(request: Request) -> Response:
-        fields = _log_fields(request)
-        fields["source"] = "slack"
-        if not slack_enabled:
-            return JSONResponse({"ok": False, "error": "slack endpoint disabled"}, 404)
-        retry = request.headers.get("x-slack-retry-num")
-        if retry is not None:
-            fields["retry_num"] = retry[:8]
-        body = await receive_body("slack", request, fields)
-        if isinstance(body, Response):
-            return body
-        verdict = verify_slack(
-            slack_secret,
-            request.headers.get("x-slack-request-timestamp"),
-            request.headers.get("x-slack-signature"),
-            body,
-            now=clock(),
-            tolerance_s=slack_tolerance_s,
-        )
-        if verdict is not Verdict.OK:
-            return reject("slack", fields, 401, verdict.value)
-        try:
-            payload = parse_json_body(body)
-        except ValueError:
-            return reject("slack", fields, 400, "malformed_json")
-        if not isinstance(payload, dict):
-            return reject("slack", fields, 400, "not_a_json_object")
-        envelope = payload.get("type")
-        if envelope == "url_verification":
-            challenge = payload.get("challenge")
-            if not isinstance(challenge, str):
-                return reject("slack", fields, 400, "bad_challenge")
-            fields["outcome"] = "url_verification"
-            return JSONResponse({"challenge": challenge})
-        raw_id = payload.get("event_id")
-        if raw_id is None:
-            event_id = _body_id(body)
-        elif isinstance(raw_id, str) and _ID_RE.match(raw_id):
-            event_id = raw_id
-        else:
-            return reject("slack", fields, 400, "bad_event_id")
-        event_type, known = UNKNOWN_EVENT, False
-        if envelope == "event_callback":
-            inner = payload.get("event")
-            inner_type = inner.get("type") if isinstance(inner, dict) else None
-            if isinstance(inner_type, str) and inner_type in SLACK_KNOWN_EVENTS:
-                event_type, known = inner_type, True
-        elif envelope == "app_rate_limited":
-            # Slack telling us it is dropping events: worth keeping for operators.
-            event_type, known = "app_rate_limited", True
-        headers = _selected_headers(request, SLACK_LANDED_HEADERS)
-        return await land("slack", fields, event_id, event_type, known, payload, headers)
+    def endpoint(sender: Sender | None, name: str) -> Callable[[Request], Awaitable[Response]]:
+        """``POST /webhooks/<name>``: the module docstring's steps, with ``sender``'s rules
+        (None: the endpoint is disabled)."""
 
-    async def github_endpoint(request: Request) -> Response:
-        fields = _log_fields(request)
-        fields["source"] = "github"
-        if not github_enabled:
-            return JSONResponse({"ok": False, "error": "github endpoint disabled"}, 404)
-        delivery = request.headers.get("x-github-delivery")
-        body = await receive_body("github", request, fields)
-        if isinstance(body, Response):
-            return body
-        verdict = verify_github(github_secret, request.headers.get("x-hub-signature-256"), body)
-        if verdict is not Verdict.OK:
-            return reject("github", fields, 401, verdict.value)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        try:
-            if content_type == "application/x-www-form-urlencoded":
-                # GitHub's alternative delivery format: the JSON sits in a "payload" field.
-                form = parse_qs(body.decode("utf-8"), max_num_fields=16, strict_parsing=True)
-                payload = parse_json_body(form["payload"][0].encode("utf-8"))
+        async def receive(request: Request) -> Response:
+            fields = _log_fields(request)
+            fields["source"] = name
+            if sender is None:
+                return JSONResponse({"ok": False, "error": f"{name} endpoint disabled"}, 404)
+            headers = request.headers
+            sender.note(headers, fields)
+            body = await receive_body(name, request, fields)
+            if isinstance(body, Response):
+                return body
+            verdict = sender.verify(headers, body)
+            if verdict is not Verdict.OK:
+                return reject(name, fields, 401, verdict.value)
+            try:
+                payload = sender.parse(headers, body)
+            except ValueError:
+                return reject(name, fields, 400, "malformed_json")
+            if not isinstance(payload, dict):
+                return reject(name, fields, 400, "not_a_json_object")
+            try:
+                reply = sender.control(headers, payload)
+            except Rejection as exc:
+                return reject(name, fields, 400, str(exc))
+            if reply is not None:
+                fields["outcome"] = reply.outcome
+                return JSONResponse(reply.body)
+            raw_id = sender.raw_event_id(headers, payload)
+            if raw_id is None:
+                event_id = _body_id(body)
+            elif isinstance(raw_id, str) and _ID_RE.match(raw_id):
+                event_id = raw_id
             else:
-                payload = parse_json_body(body)
-        except (ValueError, KeyError, IndexError, UnicodeError):
-            return reject("github", fields, 400, "malformed_json")
-        if not isinstance(payload, dict):
-            return reject("github", fields, 400, "not_a_json_object")
-        event = request.headers.get("x-github-event")
-        if event == "ping":
-            fields["outcome"] = "ping"
-            zen = payload.get("zen")
-            return JSONResponse({"ok": True, "zen": zen if isinstance(zen, str) else None})
-        if delivery is None:
-            event_id = _body_id(body)
-        elif _ID_RE.match(delivery):
-            event_id = delivery
-        else:
-            return reject("github", fields, 400, "bad_delivery_id")
-        event_type, known = UNKNOWN_EVENT, False
-        if event is not None and event in GITHUB_KNOWN_EVENTS:
-            action = payload.get("action")
-            known = True
-            event_type = (
-                f"{event}.{action}" if isinstance(action, str) and _NAME_RE.match(action) else event
-            )
-        headers = _selected_headers(request, GITHUB_LANDED_HEADERS)
-        return await land("github", fields, event_id, event_type, known, payload, headers)
+                return reject(name, fields, 400, sender.bad_id_reason)
+            event_type, known = sender.classify(headers, payload)
+            landed_headers = _selected_headers(request, sender.landed_headers)
+            return await land(name, fields, event_id, event_type, known, payload, landed_headers)
+
+        return receive
+
+    # Enabled implies a secret (checked above); the "and" also tells the type checker.
+    slack = (
+        SlackSender(slack_secret, clock, slack_tolerance_s)
+        if slack_enabled and slack_secret
+        else None
+    )
+    github = GitHubSender(github_secret) if github_enabled and github_secret else None
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -446,8 +315,8 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/webhooks/slack", slack_endpoint, methods=["POST"]),
-            Route("/webhooks/github", github_endpoint, methods=["POST"]),
+            Route("/webhooks/slack", endpoint(slack, "slack"), methods=["POST"]),
+            Route("/webhooks/github", endpoint(github, "github"), methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -8,8 +8,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis import dataset
+
+# Runs `dagster asset materialize` in a subprocess.
+pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]

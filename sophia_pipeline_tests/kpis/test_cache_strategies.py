@@ -14,7 +14,8 @@ import pytest
 from sophia_pipeline.defs import cache_warming
 from sophia_pipeline.defs.assets import kpis as kpi_assets
 from sophia_pipeline.defs.assets.gong_intelligence import MENTIONS_KEY
-from sophia_pipeline.processing import kpis
+from sophia_pipeline.processing.kpis import formulas
+from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, RedisCache
 from sophia_pipeline.resources.embedder import Embedder
@@ -153,6 +154,7 @@ def test_gong_summaries_are_filled_lazily_on_a_miss(
     assert redis_client.get("sophia:gong_summaries:nope") is None  # absence is not cached
 
 
+@pytest.mark.slow  # loads the real model: paraphrases need real vectors
 def test_semantic_cache_reuses_answers_for_paraphrases_only(
     redis_url: str,
     redis_client,  # type: ignore[no-untyped-def]
@@ -204,7 +206,9 @@ def test_reads_still_answer_when_redis_stops_mid_test(
     proc, url = private_redis
     warehouse.insert(
         "executive_intelligence.kpi_rollups",
-        kpis.rollup(kpis.KpiInputs(), [dataset.KPI_DAY]).assign(computed_at=dataset.KPI_DAY),
+        formulas.rollup(kpi_inputs.KpiInputs(), [dataset.KPI_DAY]).assign(
+            computed_at=dataset.KPI_DAY
+        ),
     )
     cache = CacheResource(redis_url=url)
     assert isinstance(cache.backend, RedisCache)

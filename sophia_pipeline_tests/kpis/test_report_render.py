@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sophia_pipeline.processing import kpis
+from sophia_pipeline.processing.kpis import alerts, formulas
+from sophia_pipeline.processing.kpis.dashboard import dashboard_series
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline_tests.kpis import dataset
 from sophia_pipeline_tests.kpis.test_kpi_formulas import inputs
@@ -51,9 +52,9 @@ def headless(profile: Path, *extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    days = kpis.days_in(date(2026, 9, 16), date(2026, 10, 16))
-    rollups = kpis.rollup(inputs(), days)
-    dashboard = kpis.dashboard_series(
+    days = formulas.days_in(date(2026, 9, 16), date(2026, 10, 16))
+    rollups = formulas.rollup(inputs(), days)
+    dashboard = dashboard_series(
         pd.DataFrame(
             [
                 {
@@ -69,7 +70,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         dataset.KPI_DAY,
     )
-    stats = kpis.competitor_daily_stats(dataset.mentions())
+    stats = alerts.competitor_daily_stats(dataset.mentions())
     path = tmp_path_factory.mktemp("report") / "executive_report.html"
     path.write_text(render_report(rollups, dashboard, stats, datetime(2026, 10, 16, 6, tzinfo=UTC)))
     return path
@@ -82,6 +83,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert "$100,000" in text and "50.0%" in text  # revenue and win-rate tiles of 10-15
 
 
+@pytest.mark.slow  # a headless browser in a subprocess
 def test_charts_draw_in_headless_chromium_without_console_errors(
     report: Path, tmp_path: Path
 ) -> None:
@@ -109,6 +111,7 @@ def test_charts_draw_in_headless_chromium_without_console_errors(
     assert elements(r'<g class="hm"') == 1  # the threat heatmap
 
 
+@pytest.mark.slow  # a headless browser in a subprocess
 def test_screenshot_shows_the_report(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     out = subprocess.run(

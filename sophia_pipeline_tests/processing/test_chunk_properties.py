@@ -19,6 +19,9 @@ from sophia_pipeline.processing.chunking.dispatch import chunk_for_kind
 from sophia_pipeline.processing.chunking.document import chunk_document, html_to_text
 from sophia_pipeline.processing.tokens import default_counter
 
+# Long hypothesis runs; test_chunk_*.py cover the same chunkers by example.
+pytestmark = pytest.mark.slow
+
 
 def assert_chunk_contract(
     chunks: Sequence[Chunk], source: str, counter: TokenCounterLike, doc_id: str | None = None

@@ -130,6 +130,7 @@ def _lines(stream: object, deadline: float) -> Iterator[str]:
             raise TimeoutError("the loader never reached the batch to kill it in")
 
 
+@pytest.mark.slow  # a crash test (subprocess, SIGKILL)
 def test_sigkill_mid_file_then_restart_loads_every_row_exactly_once(
     batch_file: Path, tmp_path: Path, data_dir: Path
 ) -> None:

@@ -165,6 +165,7 @@ def test_freshness_check_fails_until_the_raw_asset_materializes(
     assert freshness()
 
 
+@pytest.mark.slow  # a subprocess CLI
 def test_dagster_definitions_validate_loads_the_workspace(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()

@@ -27,6 +27,7 @@ def test_cpu_precision_follows_native_bf16_support(
     assert pick_device_and_precision("cpu", "fp32") == ("cpu", "fp32")
 
 
+@pytest.mark.slow  # loads the real model
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_vectors_are_unit_length_in_order_and_match_fp32(precision: str) -> None:
     reference = Embedder(device="cpu", precision="fp32").embed(TEXTS)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.processing.kpis import dashboard_series
+from sophia_pipeline.processing.kpis.dashboard import dashboard_series
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive
 from sophia_pipeline.store.warehouse import Warehouse

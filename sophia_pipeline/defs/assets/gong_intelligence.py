@@ -6,6 +6,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.processing.tag_documents import document_mentions
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
@@ -49,7 +50,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         matcher = CompetitorMatcher()
         rows = [
             m
-            for d in docs.to_dict("records")
+            for d in records(docs)
             for m in document_mentions(d, chunks_of.get(d["doc_id"], []), matcher)
         ]
         written = intelligence.write_competitor_mentions(warehouse, pd.DataFrame(rows), start, end)
@@ -58,7 +59,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             metadata={
                 "mentions": written,
                 "documents_scanned": len(docs),
-                "by_competitor": dg.MetadataValue.json({k: int(v) for k, v in per.items()}),
+                "by_competitor": dg.MetadataValue.json({str(k): int(v) for k, v in per.items()}),
                 "window": window_label(context),
             }
         )
@@ -101,7 +102,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             metadata={
                 "calls": written,
                 "mean_sentiment": float(df["sentiment_score"].mean()) if len(df) else 0.0,
-                "outcomes": dg.MetadataValue.json({k: int(v) for k, v in outcomes.items()}),
+                "outcomes": dg.MetadataValue.json({str(k): int(v) for k, v in outcomes.items()}),
                 "window": window_label(context),
             }
         )

@@ -1,6 +1,7 @@
 """EXECUTIVE_INTELLIGENCE.KPI_ROLLUPS: one row of executive KPIs per day."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -8,7 +9,8 @@ import pandas as pd
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
 from sophia_pipeline.partitions import daily_partitions
-from sophia_pipeline.processing import kpis
+from sophia_pipeline.processing.kpis import formulas
+from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive, intelligence, staging
 from sophia_pipeline.store.common import now_utc
@@ -24,25 +26,33 @@ KPI_KEY = dg.AssetKey("kpi_rollups")
 
 def load_kpi_inputs(
     warehouse: Warehouse, start: date, end: date, llm_configured: bool
-) -> kpis.KpiInputs:
+) -> kpi_inputs.KpiInputs:
     """What the formulas need for the days [start, end), look-backs included."""
-    lookback = start - timedelta(days=max(kpis.HEALTH_LOOKBACK_DAYS, kpis.WIN_RATE_LOOKBACK_DAYS))
-    return kpis.KpiInputs(
-        deals=kpis.deals_from_documents(staging.deal_documents(warehouse)),
-        calls=kpis.calls_from_transcripts(intelligence.calls_between(warehouse, lookback, end)),
-        competitive_deals=kpis.competitive_deals_from_mentions(
+    lookback = start - timedelta(
+        days=max(formulas.HEALTH_LOOKBACK_DAYS, formulas.WIN_RATE_LOOKBACK_DAYS)
+    )
+    return kpi_inputs.KpiInputs(
+        deals=kpi_inputs.deals_from_documents(staging.deal_documents(warehouse)),
+        calls=kpi_inputs.calls_from_transcripts(
+            intelligence.calls_between(warehouse, lookback, end)
+        ),
+        competitive_deals=kpi_inputs.competitive_deals_from_mentions(
             intelligence.first_mention_per_deal(warehouse)
         ),
-        issues=kpis.issues_from_documents(staging.issue_documents(warehouse)),
-        pull_requests=kpis.pull_requests_from_documents(staging.pull_request_documents(warehouse)),
-        account_names=kpis.account_names_from_documents(staging.company_documents(warehouse)),
+        issues=kpi_inputs.issues_from_documents(staging.issue_documents(warehouse)),
+        pull_requests=kpi_inputs.pull_requests_from_documents(
+            staging.pull_request_documents(warehouse)
+        ),
+        account_names=kpi_inputs.account_names_from_documents(staging.company_documents(warehouse)),
         llm_configured=llm_configured,
-        llm_usage=kpis.llm_usage_from_rows(executive.llm_usage_between(warehouse, start, end)),
+        llm_usage=kpi_inputs.llm_usage_from_rows(
+            executive.llm_usage_between(warehouse, start, end)
+        ),
     )
 
 
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else round(float(value), 4)  # type: ignore[arg-type]
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 4)
 
 
 def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefinition]:
@@ -66,13 +76,13 @@ def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefi
             dg.AssetCheckSpec("one_row_per_day", asset=KPI_KEY),
             dg.AssetCheckSpec("kpis_in_range", asset=KPI_KEY),
         ],
-        description=(kpis.__doc__ or "").split("\n\n", 1)[1].strip(),
+        description=(formulas.__doc__ or "").split("\n\n", 1)[1].strip(),
     )
     def kpi_rollups(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         start, end = window_of(context)
-        days = kpis.days_in(start, end)
+        days = formulas.days_in(start, end)
         inputs = load_kpi_inputs(warehouse, start, end, llm_configured)
-        df = kpis.rollup(inputs, days).assign(computed_at=now_utc())
+        df = formulas.rollup(inputs, days).assign(computed_at=now_utc())
         written = executive.write_kpi_rollups(warehouse, df, start, end)
         latest = df.iloc[-1].to_dict() if len(df) else {}
         yield dg.MaterializeResult(

@@ -7,6 +7,7 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.documents_to_chunks import chunk_rows
 from sophia_pipeline.processing.embedding import embed_in_slices, timed
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.processing.tokens import default_counter
 from sophia_pipeline.processing.vectors import missing_hashes
 from sophia_pipeline.resources.embedder import Embedder
@@ -50,7 +51,7 @@ def chunk_and_embed_assets(
         start, end = window_of(context)
         docs = staging.read_documents(warehouse, source, start, end)
         c = counter()
-        rows = docs.to_dict("records")
+        rows = records(docs)
         chunks = chunk_rows(rows, c)
         written = staging.write_chunks(warehouse, source, chunks, start, end)
         tokens = np.array([p.chunk.tokens for p in chunks] or [0])

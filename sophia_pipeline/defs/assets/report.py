@@ -10,7 +10,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.processing.kpis import competitor_daily_stats
+from sophia_pipeline.processing.kpis.alerts import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive, intelligence

@@ -8,6 +8,7 @@ import dagster as dg
 
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.processing.frames import records
 from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
@@ -96,9 +97,7 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         context: dg.AssetExecutionContext, warehouse: Warehouse
     ) -> dg.MaterializeResult:
         start, end = window_of(context)
-        window = raw_records(
-            spec, raw.latest_raw(warehouse, spec.raw_table, start, end).to_dict("records")
-        )
+        window = raw_records(spec, records(raw.latest_raw(warehouse, spec.raw_table, start, end)))
         lookup_cache: list = []
 
         def lookup():  # type: ignore[no-untyped-def]

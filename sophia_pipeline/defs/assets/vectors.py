@@ -66,12 +66,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             )
         records = [
             VectorRecord(
-                id=r.chunk_id,
-                vector=vectors[r.content_hash],
-                text=r.text,
-                doc_id=r.doc_id,
-                source=r.source,
-                content_hash=r.content_hash,
+                id=str(r.chunk_id),
+                vector=vectors[str(r.content_hash)],
+                text=str(r.text),
+                doc_id=str(r.doc_id),
+                source=str(r.source),
+                content_hash=str(r.content_hash),
                 partition_date=str(r.partition_date)[:10],
             )
             for r in todo.itertuples()

@@ -276,7 +276,9 @@ class _Splitter:
             j = k
             while j + 1 < len(groups) and not self._is_definition(groups[j + 1][-1]):
                 j += 1
-            units = [(bounds[i], bounds[i + 1], groups[i][-1]) for i in range(k, j + 1)]
+            units: list[tuple[int, int, Node | None]] = [
+                (bounds[i], bounds[i + 1], groups[i][-1]) for i in range(k, j + 1)
+            ]
             out.extend((p, None) for p in self.emit_units(units, (), 0))
             k = j + 1
         return out
@@ -378,7 +380,7 @@ class _Splitter:
             return [Piece(s, e, whole, self.counter.count(whole))]
         body = _find_body(node) if depth < _MAX_DEPTH else None
         elements = _elements(body, node) if body is not None else []
-        if not elements:
+        if body is None or not elements:
             return _line_pieces(self.text, s, e, self.counter, render)
         sig = self.signature(body)
         inner = (*sigs, (sig, s)) if sig else sigs

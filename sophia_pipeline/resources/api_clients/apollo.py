@@ -161,7 +161,7 @@ def advance_cursor(
         for k in (record_key(r, id_field=id_field, updated_field=updated_field) for r in loaded)
         if k is not None
     }
-    newest = max((parse_time(t) for _, t in keys), default=None)
+    newest = max((s for _, t in keys if (s := parse_time(t)) is not None), default=None)
     top = cursor.updated_at if newest is None or newest < cursor.updated_at else newest
     floor = canonical_time(top - overlap)
     kept = frozenset(k for k in (cursor.seen | keys) if k[1] >= floor)

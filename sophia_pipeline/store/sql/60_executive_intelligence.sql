@@ -1,5 +1,5 @@
 -- Executive intelligence: daily KPI rollups, the LLM spend they are measured against, and
--- every competitor alert the alert sensor raised. Formulas: processing/kpis.py.
+-- every competitor alert the alert sensor raised. Formulas: processing/kpis/formulas.py.
 
 -- One row per day (the rollup "as of" the end of that UTC day). A run replaces the rows
 -- of its partition window, so a backfill never duplicates a day.
