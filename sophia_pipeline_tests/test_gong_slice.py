@@ -9,10 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from sophia_pipeline.cli.status import collect_status
 from sophia_pipeline.definitions import defs
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.settings import load_settings
-from sophia_pipeline.status import collect_status
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.factories import gong_call, small_gong_landing, write_gong_day
 from sophia_pipeline_tests.fakes import with_hash_embedder

@@ -74,7 +74,7 @@ def test_the_run_command_builds_the_settings_once(
 ) -> None:
     import dagster as dg
 
-    import sophia_pipeline.status
+    import sophia_pipeline.cli.status
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     seen: dict[str, Any] = {}
@@ -84,7 +84,7 @@ def test_the_run_command_builds_the_settings_once(
         return SimpleNamespace(run_id="r", success=True)
 
     monkeypatch.setattr(dg, "materialize", materialize)
-    monkeypatch.setattr(sophia_pipeline.status, "collect_status", lambda s: {"profile": "x"})
+    monkeypatch.setattr(sophia_pipeline.cli.status, "collect_status", lambda s: {"profile": "x"})
     assert cli.main(["run", "--start", "2026-09-01", "--end", "2026-09-01"]) == 0
     assert seen["assets"] and "warehouse" in seen["resources"]
     assert len(constructions) == 1

@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from sophia_pipeline.cli.status import unprocessed_counts
 from sophia_pipeline.definitions import defs
 from sophia_pipeline.defs.webhook_sensors import (
     RANGE_END_TAG,
@@ -22,7 +23,6 @@ from sophia_pipeline.defs.webhook_sensors import (
     sensor_name,
 )
 from sophia_pipeline.settings import load_settings
-from sophia_pipeline.status import unprocessed_counts
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch
 from sophia_pipeline_tests.webhooks.payloads import (

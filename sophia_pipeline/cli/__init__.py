@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sophia_pipeline.settings import Settings, load_settings
 
 # The instance config beside pyproject.toml (the CLI runs from the project checkout).
-DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 
 if TYPE_CHECKING:  # the commands import their modules lazily: a fast `--help`
     from sophia_pipeline.documents import DocumentKind
@@ -65,8 +65,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
+    from sophia_pipeline.cli.status import collect_status
     from sophia_pipeline.definitions import build_definitions
-    from sophia_pipeline.status import collect_status
 
     settings = load_settings()
     _dagster_home(settings)
@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from sophia_pipeline.status import collect_status
+    from sophia_pipeline.cli.status import collect_status
 
     status = collect_status(load_settings())
     if args.json:
