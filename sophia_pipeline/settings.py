@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,12 +20,16 @@ class Profile(StrEnum):
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO_ROOT / "sql"
+# The first day the daily partitions cover: before it there is no data to backfill, so
+# partitions there would only show as "missing" and make "Materialize all" useless.
+DEFAULT_DATA_START = date(2026, 8, 26)
 
 
 @dataclass(frozen=True)
 class Settings:
     profile: Profile
     data_dir: Path
+    data_start: date = DEFAULT_DATA_START
 
     @property
     def landing_dir(self) -> Path:
@@ -60,4 +65,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         choices = ", ".join(p.value for p in Profile)
         raise ValueError(f"SOPHIA_PROFILE={raw_profile!r} is not one of: {choices}") from None
     data_dir = Path(env.get("SOPHIA_DATA_DIR", ".sophia")).expanduser().resolve()
-    return Settings(profile=profile, data_dir=data_dir)
+    raw_start = env.get("SOPHIA_DATA_START", "").strip()
+    try:
+        data_start = date.fromisoformat(raw_start) if raw_start else DEFAULT_DATA_START
+    except ValueError:
+        raise ValueError(f"SOPHIA_DATA_START={raw_start!r} is not a YYYY-MM-DD date") from None
+    return Settings(profile=profile, data_dir=data_dir, data_start=data_start)

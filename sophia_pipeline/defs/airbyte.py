@@ -21,13 +21,14 @@ import dagster as dg
 from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
 from dagster_airbyte.resources import BaseAirbyteWorkspace
 
+from sophia_pipeline.defs.keys import RAW, raw_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS
 from sophia_pipeline.settings import Profile, Settings, load_settings
 from sophia_pipeline.sources.registry import SPECS
 
 AIRBYTE_SOURCES = ("gong", "hubspot", "linear")
-AIRBYTE_GROUP = "ingest"
+AIRBYTE_GROUP = RAW  # the sync is the first half of the raw stage
 DEFAULT_POLL_TIMEOUT_S = 3 * 3600.0
 DEFAULT_POLL_INTERVAL_S = 10.0
 
@@ -160,7 +161,7 @@ def with_airbyte_lineage(
     connected = airbyte_connection_ids(environ)
     if load_settings().profile is not Profile.PROD or not connected:
         return defs
-    upstream = {dg.AssetKey(SPECS[s].raw_asset): airbyte_asset_key(s) for s in connected}
+    upstream = {raw_key(s): airbyte_asset_key(s) for s in connected}
 
     def add_dep(spec: dg.AssetSpec) -> dg.AssetSpec:
         parent = upstream.get(spec.key)

@@ -27,6 +27,7 @@ import dagster as dg
 from dagster_snowflake import SnowflakeResource
 
 from sophia_pipeline.defs.airbyte import airbyte_connection_ids, airbyte_workspace
+from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.embedder import Embedder
@@ -197,10 +198,32 @@ def prod_resources(settings: Settings) -> dict[str, object]:
     }
 
 
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def alert_resources() -> dict[str, object]:
+    """The competitor alerts' poster and thresholds (``defs/alerts.py``), both profiles."""
+    webhook = (
+        dg.EnvVar("SOPHIA_ALERT_WEBHOOK_URL")
+        if os.environ.get("SOPHIA_ALERT_WEBHOOK_URL")
+        else None
+    )
+    return {
+        "alert_poster": WebhookAlertPoster(webhook_url=webhook),
+        "alert_rules": CompetitorAlertRules(
+            mention_threshold=_int_env("SOPHIA_ALERT_MENTION_THRESHOLD", 5),
+            threat_level_threshold=_int_env("SOPHIA_ALERT_THREAT_LEVEL", 4),
+            lookback_days=_int_env("SOPHIA_ALERT_LOOKBACK_DAYS", 7),
+        ),
+    }
+
+
 def resources_for(settings: Settings) -> dict[str, object]:
     if settings.profile is Profile.PROD:
-        return prod_resources(settings)
-    return local_resources(settings)
+        return {**prod_resources(settings), **alert_resources()}
+    return {**local_resources(settings), **alert_resources()}
 
 
 @dg.definitions

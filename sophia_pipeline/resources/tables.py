@@ -474,3 +474,61 @@ def commit_webhook_cursor(wh: Warehouse, source: str, cursor: str, run_id: str) 
 def webhook_cursors(wh: Warehouse) -> dict[str, str]:
     df = wh.query("SELECT source, cursor FROM ops.webhook_cursors")
     return dict(zip(df["source"], df["cursor"], strict=True))
+
+
+# --- per-partition counts and competitor alerts (the asset graph's own reads/writes) ----
+
+
+def rows_by_day(
+    wh: Warehouse, table: str, start: date, end: date, source: str | None = None
+) -> dict[date, int]:
+    """Rows per ``partition_date`` of ``table`` in [start, end) (of ``source`` when given):
+    what each partition holds after a write, for its own materialization's metadata."""
+    where, params = "partition_date >= ? AND partition_date < ?", [start, end]
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)  # type: ignore[arg-type]
+    df = wh.query(
+        f"SELECT partition_date, COUNT(*) AS n FROM {checked_table(table)} "
+        f"WHERE {where} GROUP BY partition_date",
+        params,
+    )
+    return {
+        pd.Timestamp(d).date(): int(n) for d, n in zip(df["partition_date"], df["n"], strict=True)
+    }
+
+
+ALERTS_TABLE = "executive_intelligence.alerts"
+
+
+def competitor_mentions_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Competitor, threat level and time of every mention in [start, end)."""
+    return wh.query(
+        "SELECT competitor, threat_level, mentioned_at "
+        "FROM competitive_intelligence.competitor_mentions "
+        "WHERE mentioned_at >= ? AND mentioned_at < ?",
+        [start, end],
+    )
+
+
+def known_alerts(wh: Warehouse, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored alert rows among ``ids`` (status, attempts, created_at), by alert id."""
+    out: dict[str, dict[str, Any]] = {}
+    for batch in _in_batches(list(ids)):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            f"SELECT alert_id, status, attempts, created_at FROM {ALERTS_TABLE} "
+            f"WHERE alert_id IN ({ph})",
+            batch,
+        )
+        out.update({r["alert_id"]: r for r in df.to_dict("records")})
+    return out
+
+
+def write_alerts(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
+    """Upserts alert rows by alert id: one row per alert, however often it is examined."""
+    return wh.replace_keys(ALERTS_TABLE, pd.DataFrame(rows), "alert_id")
+
+
+def vector_manifest_ids(wh: Warehouse) -> set[str]:
+    return set(wh.query("SELECT chunk_id FROM ops.vector_manifest")["chunk_id"])

@@ -13,7 +13,7 @@ import pytest
 
 from sophia_pipeline.defs import cache_warming
 from sophia_pipeline.defs.assets import kpis as kpi_assets
-from sophia_pipeline.defs.assets.gong_intelligence import MENTIONS_KEY
+from sophia_pipeline.defs.keys import MENTIONS_KEY
 from sophia_pipeline.processing import kpis
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, RedisCache

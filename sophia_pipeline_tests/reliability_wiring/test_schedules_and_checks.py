@@ -57,8 +57,8 @@ def test_api_poll_schedule_polls_todays_partition_once_per_tick(data_dir: Path) 
     assert request.run_key == "api_poll:2026-09-02T10:30"
     job = schedule("api_poll_schedule").job
     assert set(job.selection.resolve(defs().resolve_asset_graph())) == {  # type: ignore[union-attr]
-        dg.AssetKey("raw_apollo_contacts"),
-        dg.AssetKey("raw_github_events"),
+        dg.AssetKey.from_user_string("raw/apollo_contacts"),
+        dg.AssetKey.from_user_string("raw/github_events"),
     }
 
 
@@ -140,7 +140,7 @@ def test_freshness_check_fails_until_the_raw_asset_materializes(
         **{f"{n}_source": LandingFilesReader(landing_dir=str(data_dir)) for n in SPECS},
     }
     instance = dg.DagsterInstance.ephemeral()
-    gong = dg.AssetKey("raw_gong_calls")
+    gong = dg.AssetKey.from_user_string("raw/gong_calls")
     only_checks = dg.AssetSelection.checks(dg.AssetCheckKey(gong, "freshness_check"))
 
     def freshness() -> bool:

@@ -5,22 +5,15 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import DASHBOARD_KEY, EXECUTIVE, MENTIONS_KEY, TRANSCRIPTS_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import dashboard_series
 from sophia_pipeline.resources.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 
-from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
-
-DASHBOARD_KEY = dg.AssetKey("executive_dashboard_data")
 DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
-
-# Unpartitioned below daily-partitioned inputs: plain eager() would wait for every past
-# partition of its inputs to exist ("any deps missing"), i.e. forever. Without that
-# clause it runs whenever any input partition is updated.
-ON_INPUT_CHANGE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
 def read_dashboard(warehouse: Warehouse) -> pd.DataFrame:
@@ -41,7 +34,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=DASHBOARD_KEY,
         deps=[TRANSCRIPTS_KEY, MENTIONS_KEY],
-        group_name="kpis",
+        group_name=EXECUTIVE,
         # Not partitioned (it is always "the last 30 days"); single_run lets CLI range
         # backfills of upstream assets include it, once, at the end.
         backfill_policy=SINGLE_RUN,

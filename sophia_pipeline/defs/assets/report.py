@@ -8,18 +8,17 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import DASHBOARD_KEY, EXECUTIVE, KPI_KEY, MENTIONS_KEY, REPORT_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings
 
-from .dashboard import DASHBOARD_KEY, ON_INPUT_CHANGE, read_dashboard
-from .gong_intelligence import MENTIONS_KEY
-from .kpis import KPI_KEY, KPI_TABLE
+from .dashboard import read_dashboard
+from .kpis import KPI_TABLE
 
-REPORT_KEY = dg.AssetKey("executive_report")
 KPI_DAYS = 90
 COMPETITOR_DAYS = 30
 
@@ -58,7 +57,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=REPORT_KEY,
         deps=[KPI_KEY, DASHBOARD_KEY, MENTIONS_KEY],
-        group_name="kpis",
+        group_name=EXECUTIVE,
         backfill_policy=SINGLE_RUN,
         retry_policy=IO_RETRY,
         kinds={"plotly", "html", warehouse_kind(settings)},
