@@ -11,12 +11,12 @@ from sophia_pipeline.definitions import defs
 from sophia_pipeline.defs.resources import PROD_REQUIRED, MissingCredentialError
 
 EXPECTED_GONG_SLICE = {
-    "raw/gong_calls": "ingest",
+    "raw/gong_calls": "raw",
     "documents/gong": "documents",
     "chunks/gong": "chunks",
     "embeddings/gong": "embeddings",
-    "index/vectors": "vectors",
-    "intelligence/call_transcripts": "warehouse",
+    "index/vectors": "index",
+    "intelligence/call_transcripts": "intelligence",
 }
 
 

@@ -25,7 +25,7 @@ import dagster as dg
 
 from sophia_pipeline.defs.keys import ALERTS_KEY, EXECUTIVE, MENTIONS_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis import (
     AlertRules,
     Crossing,
@@ -140,6 +140,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         kinds={"python", warehouse_kind(settings), "webhook"},
         owners=OWNERS,
         retry_policy=IO_RETRY,
+        # Not partitioned; single_run lets a CLI range backfill upstream include it once.
+        backfill_policy=SINGLE_RUN,
         automation_condition=ON_INPUT_CHANGE,
         check_specs=[dg.AssetCheckSpec("alerts_delivered", asset=ALERTS_KEY)],
         description=(__doc__ or "").split("\n\n", 1)[1].strip(),

@@ -18,7 +18,7 @@ import dagster as dg
 
 from sophia_pipeline.defs.keys import CACHE, KPI_KEY, MENTIONS_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, InProcessTTLCache
 from sophia_pipeline.resources.warehouse import Warehouse
@@ -38,6 +38,8 @@ def cache_warmer(
         kinds={"redis", warehouse_kind(settings)},
         owners=OWNERS,
         retry_policy=IO_RETRY,
+        # Not partitioned; single_run lets a CLI range backfill upstream include it once.
+        backfill_policy=SINGLE_RUN,
         automation_condition=ON_INPUT_CHANGE,
         description=(
             f"The {policy.name} cache entry (TTL {policy.ttl_s:g} s), re-warmed from the "

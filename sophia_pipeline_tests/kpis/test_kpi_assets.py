@@ -110,13 +110,25 @@ def test_the_location_wires_the_kpi_stage(data_dir: Path) -> None:
         "intelligence/call_transcripts",
         "intelligence/competitor_mentions",
     }
-    for name in ("executive/dashboard_data", "executive/report"):
-        node = graph.get(dg.AssetKey(name))
-        assert node.group_name == "kpis" and node.automation_condition is not None
+    for name in ("executive/dashboard_data", "executive/report", "executive/competitor_alerts"):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        assert node.group_name == "executive" and node.automation_condition is not None
+    # Alerts and cache warming are work done in runs, downstream of what they read.
+    alerts = graph.get(dg.AssetKey.from_user_string("executive/competitor_alerts"))
+    assert {p.to_user_string() for p in alerts.parent_keys} == {
+        "intelligence/competitor_mentions"
+    }
+    for name, parent in (
+        ("cache/executive_kpis", "kpis/rollups"),
+        ("cache/competitive_data", "intelligence/competitor_mentions"),
+    ):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        assert {p.to_user_string() for p in node.parent_keys} == {parent}
+        assert node.automation_condition is not None
     sensors = {s.name for s in d.sensors or []}
-    assert {
+    assert not sensors & {
         "competitor_threat_alerts",
         "executive_kpis_cache_warmer",
         "competitive_data_cache_warmer",
-    } <= sensors
+    }
     assert {"alert_poster", "alert_rules"} <= set(d.resources or {})

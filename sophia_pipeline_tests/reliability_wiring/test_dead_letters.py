@@ -14,7 +14,7 @@ import pytest
 
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, dead_letter_check
-from sophia_pipeline.defs.jobs import dead_letter_replay, entity_of, replay_day
+from sophia_pipeline.defs.jobs import build_replay_job, entity_of, replay_day
 from sophia_pipeline.resources.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import load_settings
@@ -39,7 +39,7 @@ def ingest(wh: DuckDBWarehouse, landing: Path) -> dg.ExecuteInProcessResult:
     spec = SPECS["gong"]  # looked up now: a test may have deployed a fix
     raw_asset = source_assets(spec, load_settings())[0]
     return dg.materialize(
-        [raw_asset, dead_letter_check(spec)],
+        [raw_asset, dead_letter_check(spec, load_settings())],
         partition_key=DAY.isoformat(),
         resources={"warehouse": wh, "gong_source": LandingFilesReader(landing_dir=str(landing))},
         raise_on_error=False,
@@ -54,7 +54,7 @@ def growth_check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
 
 
 def replay(wh: DuckDBWarehouse, **config: Any) -> dg.ExecuteInProcessResult:
-    return dead_letter_replay.execute_in_process(
+    return build_replay_job(load_settings()).execute_in_process(
         resources={"warehouse": wh},
         run_config={"ops": {"replay_dead_letters_op": {"config": config}}},
     )
