@@ -18,9 +18,7 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
     """The daily partitions from ``settings.data_start``; end_offset=1: today's partition
     exists, so calls landed today can be loaded today. Equal settings give equal
     definitions, so assets built separately still share one partitions definition."""
-    return dg.DailyPartitionsDefinition(
-        start_date=settings.data_start.isoformat(), end_offset=1
-    )
+    return dg.DailyPartitionsDefinition(start_date=settings.data_start.isoformat(), end_offset=1)
 
 
 def partition_key(settings: Settings, day: date) -> str | None:

@@ -113,5 +113,40 @@ def test_prod_with_airbyte_draws_the_sync_to_raw_lineage(
     monkeypatch.setenv("AIRBYTE_CLIENT_ID", "client")
     monkeypatch.setenv("AIRBYTE_CLIENT_SECRET", "secret")
     g = graph(defs())
-    parents = {p.to_user_string() for p in g.get(dg.AssetKey.from_user_string("raw/gong_calls")).parent_keys}
+    parents = {
+        p.to_user_string()
+        for p in g.get(dg.AssetKey.from_user_string("raw/gong_calls")).parent_keys
+    }
     assert any(p.startswith("airbyte") for p in parents), parents
+
+
+def test_the_unpartitioned_index_runs_when_an_embeddings_partition_changes(
+    data_dir: Path,
+) -> None:
+    """index/vectors' condition, evaluated over the real graph: nothing to do at first
+    (no inputs yet), requested once a day of embeddings is materialized, then quiet."""
+    d = defs()
+    index = dg.AssetKey(["index", "vectors"])
+    embeddings = dg.AssetKey(["embeddings", "gong"])
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(
+            defs=d, instance=instance, asset_selection=dg.AssetSelection.assets(index)
+        )
+        assert first.get_num_requested(index) == 0
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(embeddings, partition="2026-09-01")
+        )
+        second = dg.evaluate_automation_conditions(
+            defs=d,
+            instance=instance,
+            asset_selection=dg.AssetSelection.assets(index),
+            cursor=first.cursor,
+        )
+        assert second.get_num_requested(index) == 1
+        third = dg.evaluate_automation_conditions(
+            defs=d,
+            instance=instance,
+            asset_selection=dg.AssetSelection.assets(index),
+            cursor=second.cursor,
+        )
+        assert third.get_num_requested(index) == 0

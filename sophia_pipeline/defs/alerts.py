@@ -32,8 +32,8 @@ from sophia_pipeline.processing.kpis import (
     competitor_daily_stats,
     threshold_crossings,
 )
-from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
 from sophia_pipeline.resources import tables
+from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
 from sophia_pipeline.resources.tables import now_utc
 from sophia_pipeline.resources.warehouse import Warehouse
 from sophia_pipeline.settings import Settings, load_settings

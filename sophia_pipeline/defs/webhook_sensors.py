@@ -125,9 +125,7 @@ def _daily_keys(
         return None
     graph = repo.asset_graph
     keys = selection.resolve(graph)
-    return sorted(
-        k for k in keys if graph.get(k).partitions_def == partitions or k == INDEX_KEY
-    )
+    return sorted(k for k in keys if graph.get(k).partitions_def == partitions or k == INDEX_KEY)
 
 
 def webhook_sensor(
@@ -196,7 +194,8 @@ def build_sensors(
             SPECS[s],
             landing_root,
             settings,
-            max_events=max_events, max_batches_per_tick=max_batches_per_tick
+            max_events=max_events,
+            max_batches_per_tick=max_batches_per_tick,
         )
         for s in WEBHOOK_SOURCES
     ]

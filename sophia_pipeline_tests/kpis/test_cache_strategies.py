@@ -69,9 +69,7 @@ def warmer(settings: Settings, name: str) -> dg.AssetsDefinition:
 
 def warm(asset: dg.AssetsDefinition, instance, cache, wh) -> dict:  # type: ignore[no-untyped-def]
     """One run of a cache-warming asset (what automation launches after its input)."""
-    result = dg.materialize(
-        [asset], resources={"cache": cache, "warehouse": wh}, instance=instance
-    )
+    result = dg.materialize([asset], resources={"cache": cache, "warehouse": wh}, instance=instance)
     assert result.success
     (mat,) = result.asset_materializations_for_node(asset.key.to_python_identifier())
     return {k: v.value for k, v in mat.metadata.items()}

@@ -115,9 +115,7 @@ def test_the_location_wires_the_kpi_stage(data_dir: Path) -> None:
         assert node.group_name == "executive" and node.automation_condition is not None
     # Alerts and cache warming are work done in runs, downstream of what they read.
     alerts = graph.get(dg.AssetKey.from_user_string("executive/competitor_alerts"))
-    assert {p.to_user_string() for p in alerts.parent_keys} == {
-        "intelligence/competitor_mentions"
-    }
+    assert {p.to_user_string() for p in alerts.parent_keys} == {"intelligence/competitor_mentions"}
     for name, parent in (
         ("cache/executive_kpis", "kpis/rollups"),
         ("cache/competitive_data", "intelligence/competitor_mentions"),

@@ -111,7 +111,10 @@ def test_poison_record_dead_lettered_flagged_and_replayed_after_a_payload_fix(
     }
     assert letters(warehouse) == []
     (event,) = done.asset_materializations_for_node("replay_dead_letters_op")
-    assert event.asset_key == dg.AssetKey.from_user_string("raw/gong_calls") and event.partition == "2026-09-03"
+    assert (
+        event.asset_key == dg.AssetKey.from_user_string("raw/gong_calls")
+        and event.partition == "2026-09-03"
+    )
 
     replay(warehouse)  # nothing left: idempotent
     assert len(raw_calls(warehouse)) == 3

@@ -80,9 +80,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         yield dg.MaterializeResult(
             metadata={
                 **window_metadata(context, mentions=written, documents_scanned=len(docs)),
-                "window_by_competitor": dg.MetadataValue.json(
-                    {k: int(v) for k, v in per.items()}
-                ),
+                "window_by_competitor": dg.MetadataValue.json({k: int(v) for k, v in per.items()}),
             }
         )
         orphans = sum(1 for r in rows if r["chunk_id"].endswith("#?"))
@@ -96,7 +94,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         **daily_io_asset(
             settings,
             key=TRANSCRIPTS_KEY,
-            deps=[documents_key("gong"), chunks_key("gong"), MENTIONS_KEY, documents_key("hubspot")],
+            deps=[
+                documents_key("gong"),
+                chunks_key("gong"),
+                MENTIONS_KEY,
+                documents_key("hubspot"),
+            ],
             group_name=INTELLIGENCE,
             kinds={wh_kind, "table"},
             automation_condition=dg.AutomationCondition.eager(),
