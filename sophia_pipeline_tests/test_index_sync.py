@@ -48,8 +48,9 @@ def materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 def embedded(result: dg.ExecuteInProcessResult) -> int:
     total = 0
     for key in ("embeddings/gong", "embeddings/linear"):
-        mat = result.asset_materializations_for_node(key)[0]  # same metadata per partition
-        total += int(mat.metadata["texts_embedded"].value)
+        node = dg.AssetKey.from_user_string(key).to_python_identifier()
+        mat = result.asset_materializations_for_node(node)[0]  # window_* is per run
+        total += int(mat.metadata["window_texts_embedded"].value)
     return total
 
 

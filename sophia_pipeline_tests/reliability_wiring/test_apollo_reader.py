@@ -125,7 +125,7 @@ def test_cursor_stamp_and_mid_run_update_load_exactly_once(
     stored = read_cursor(warehouse, "apollo", "contacts")
     assert stored is not None and DeltaCursor.from_json(stored).updated_at == at(30)
     meta = final.asset_materializations_for_node("raw__apollo_contacts")[0].metadata
-    assert meta["records_new"].value == 0 and meta["dead_letters"].value == 0
+    assert meta["window_records_new"].value == 0 and meta["window_dead_letters"].value == 0
 
 
 def test_a_poison_record_is_dead_lettered_once_and_the_rest_loads(
