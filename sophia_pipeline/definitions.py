@@ -21,7 +21,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             dg.AutomationConditionSensorDefinition(
                 "default_automation_sensor",
                 target=dg.AssetSelection.all(),
-                default_status=dg.DefaultSensorStatus.RUNNING,
+                # Off until the operator turns it on in the UI (Automation page): opening
+                # the UI must not start runs by itself.
+                default_status=dg.DefaultSensorStatus.STOPPED,
             )
         ],
     )

@@ -253,6 +253,8 @@ class Settings(BaseSettings):
         "Local data: landing files, DuckDB, LanceDB, webhooks, run history.",
         validate_default=True,
     )
+    # Before the data starts there is nothing to backfill: partitions there would only
+    # show as "missing" and make "Materialize all" backfill empty days.
     data_start: date = var(
         "SOPHIA_DATA_START", date(2026, 8, 26), "First day of the daily partitions."
     )

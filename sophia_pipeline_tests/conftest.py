@@ -83,6 +83,18 @@ def redis_client(redis_url: str):
     client.close()
 
 
+# Before every test data set in this suite (2024 onward): the default start
+# (settings.DEFAULT_DATA_START) suits a deployment's data, not these fixed test dates.
+TEST_DATA_START = "2024-01-01"
+
+
+@pytest.fixture(autouse=True)
+def data_start(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The partitions start early enough for every test's dates (SOPHIA_DATA_START)."""
+    monkeypatch.setenv("SOPHIA_DATA_START", TEST_DATA_START)
+    return TEST_DATA_START
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated SOPHIA_DATA_DIR on the local profile."""

@@ -11,12 +11,12 @@ from sophia_pipeline.definitions import defs
 from sophia_pipeline.defs.resources import PROD_REQUIRED, MissingCredentialError
 
 EXPECTED_GONG_SLICE = {
-    "raw_gong_calls": "ingest",
-    "gong_documents": "documents",
-    "gong_chunks": "chunks",
-    "gong_embeddings": "embeddings",
-    "vector_index": "vectors",
-    "gong_intelligence/call_transcripts": "warehouse",
+    "raw/gong_calls": "raw",
+    "documents/gong": "documents",
+    "chunks/gong": "chunks",
+    "embeddings/gong": "embeddings",
+    "index/vectors": "index",
+    "intelligence/call_transcripts": "intelligence",
 }
 
 
@@ -34,11 +34,11 @@ def test_local_profile_loads_with_the_slice_lineage(data_dir: Path) -> None:
         k.to_user_string(): {p.to_user_string() for p in g.get(k).parent_keys}
         for k in g.get_all_asset_keys()
     }
-    assert parents["gong_documents"] == {"raw_gong_calls"}
-    assert parents["gong_chunks"] == {"gong_documents"}
-    assert parents["gong_embeddings"] == {"gong_chunks"}
-    assert "gong_embeddings" in parents["vector_index"]
-    assert parents["gong_intelligence/call_transcripts"] >= {"gong_documents", "gong_chunks"}
+    assert parents["documents/gong"] == {"raw/gong_calls"}
+    assert parents["chunks/gong"] == {"documents/gong"}
+    assert parents["embeddings/gong"] == {"chunks/gong"}
+    assert "embeddings/gong" in parents["index/vectors"]
+    assert parents["intelligence/call_transcripts"] >= {"documents/gong", "chunks/gong"}
 
 
 def test_every_partitioned_asset_shares_one_definition_and_single_run_backfills(
@@ -92,8 +92,8 @@ def test_prod_profile_loads_with_credentials_and_shows_prod_kinds(
     for name in PROD_REQUIRED:
         monkeypatch.setenv(name, f"value-of-{name.lower()}")
     g = graph(defs())
-    assert "snowflake" in g.get(dg.AssetKey("raw_gong_calls")).kinds
-    assert "pinecone" in g.get(dg.AssetKey("vector_index")).kinds
+    assert "snowflake" in g.get(dg.AssetKey.from_user_string("raw/gong_calls")).kinds
+    assert "pinecone" in g.get(dg.AssetKey.from_user_string("index/vectors")).kinds
 
 
 def test_unknown_profile_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,5 +113,40 @@ def test_prod_with_airbyte_draws_the_sync_to_raw_lineage(
     monkeypatch.setenv("AIRBYTE_CLIENT_ID", "client")
     monkeypatch.setenv("AIRBYTE_CLIENT_SECRET", "secret")
     g = graph(defs())
-    parents = {p.to_user_string() for p in g.get(dg.AssetKey("raw_gong_calls")).parent_keys}
+    parents = {
+        p.to_user_string()
+        for p in g.get(dg.AssetKey.from_user_string("raw/gong_calls")).parent_keys
+    }
     assert any(p.startswith("airbyte") for p in parents), parents
+
+
+def test_the_unpartitioned_index_runs_when_an_embeddings_partition_changes(
+    data_dir: Path,
+) -> None:
+    """index/vectors' condition, evaluated over the real graph: nothing to do at first
+    (no inputs yet), requested once a day of embeddings is materialized, then quiet."""
+    d = defs()
+    index = dg.AssetKey(["index", "vectors"])
+    embeddings = dg.AssetKey(["embeddings", "gong"])
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(
+            defs=d, instance=instance, asset_selection=dg.AssetSelection.assets(index)
+        )
+        assert first.get_num_requested(index) == 0
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(embeddings, partition="2026-09-01")
+        )
+        second = dg.evaluate_automation_conditions(
+            defs=d,
+            instance=instance,
+            asset_selection=dg.AssetSelection.assets(index),
+            cursor=first.cursor,
+        )
+        assert second.get_num_requested(index) == 1
+        third = dg.evaluate_automation_conditions(
+            defs=d,
+            instance=instance,
+            asset_selection=dg.AssetSelection.assets(index),
+            cursor=second.cursor,
+        )
+        assert third.get_num_requested(index) == 0

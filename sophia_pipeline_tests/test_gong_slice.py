@@ -39,10 +39,20 @@ def run_all(
     )
 
 
+def events(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
+    node = dg.AssetKey.from_user_string(key).to_python_identifier()
+    return result.asset_materializations_for_node(node)
+
+
 def meta(result: dg.ExecuteInProcessResult, key: str) -> dict:
-    # a single-run backfill reports one materialization per partition, same metadata
-    mat = result.asset_materializations_for_node(key)[0]
-    return {k: v.value for k, v in mat.metadata.items()}
+    # a single-run backfill reports one materialization per partition; window_* keys
+    # (the whole run's totals) are the same on each
+    return {k: v.value for k, v in events(result, key)[0].metadata.items()}
+
+
+def per_day(result: dg.ExecuteInProcessResult, key: str, name: str) -> dict[str, object]:
+    """What each partition's own materialization says about ``name``."""
+    return {e.partition or "": e.metadata[name].value for e in events(result, key)}
 
 
 @pytest.fixture
@@ -86,14 +96,37 @@ def test_slice_end_to_end_idempotent_with_dead_letters(landed: Path) -> None:
         assert "invalid JSON" in dead["error"].iloc[0]
         assert "call_id" in dead["error"].iloc[1]
         assert "started" in dead["error"].iloc[2]
-        assert meta(first, "raw_gong_calls")["dead_letters"] == 3
-        assert meta(first, "gong_embeddings")["texts_embedded"] == chunks
+        assert meta(first, "raw/gong_calls")["window_dead_letters"] == 3
+        assert meta(first, "embeddings/gong")["window_texts_embedded"] == chunks
+        # Each day's event says what that day holds, not the run's totals.
+        assert per_day(first, "raw/gong_calls", "dead_letters") == {
+            "2026-09-01": 0,
+            "2026-09-02": 0,
+            "2026-09-03": 0,
+            "2026-09-04": 3,
+        }
+        assert per_day(first, "raw/gong_calls", "records_stored") == {
+            "2026-09-01": 2,
+            "2026-09-02": 2,
+            "2026-09-03": 2,
+            "2026-09-04": 1,
+        }
+        chunks_per_day = per_day(first, "chunks/gong", "chunks")
+        assert sum(chunks_per_day.values()) == chunks and max(chunks_per_day.values()) < chunks
+        assert per_day(first, "embeddings/gong", "texts_embedded") == chunks_per_day
+        assert per_day(first, "intelligence/call_transcripts", "calls") == {
+            "2026-09-01": 2,
+            "2026-09-02": 2,
+            "2026-09-03": 2,
+            "2026-09-04": 1,
+        }
 
         second = run_all(instance, FIRST, BAD_DAY)
         assert second.success
-        emb = meta(second, "gong_embeddings")
-        assert emb["texts_embedded"] == 0 and emb["cache_hits"] == chunks
-        assert meta(second, "vector_index")["upserted"] == 0
+        emb = meta(second, "embeddings/gong")
+        assert emb["window_texts_embedded"] == 0 and emb["window_cache_hits"] == chunks
+        assert per_day(second, "embeddings/gong", "cache_hits") == chunks_per_day
+        assert meta(second, "index/vectors")["upserted"] == 0
         assert wh.count("raw.gong_calls") == 7
         assert wh.count("staging.chunks") == chunks
         assert wh.count("gong_intelligence.call_transcripts") == 7
@@ -127,7 +160,7 @@ def test_edited_call_reembeds_only_its_changed_chunks_and_drops_stale_ids(landed
         result = run_all(instance, FIRST, FIRST, real_model=False)
         assert result.success
         assert wh.count("raw.gong_calls") == 3  # append-only: the old version stays
-        assert meta(result, "gong_embeddings")["texts_embedded"] == 1
+        assert meta(result, "embeddings/gong")["window_texts_embedded"] == 1
         current = set(wh.query("SELECT chunk_id FROM staging.chunks")["chunk_id"])
         assert vs.ids() == current
-        assert meta(result, "vector_index")["deleted"] == len(before - current) > 0
+        assert meta(result, "index/vectors")["deleted"] == len(before - current) > 0

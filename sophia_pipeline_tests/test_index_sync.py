@@ -20,15 +20,15 @@ from sophia_pipeline_tests.fakes import with_hash_embedder
 REF = date(2026, 11, 20)
 CHANGE_DAY = date(2026, 11, 21)  # the day the deletions and edits land
 SELECTION = [
-    "raw_gong_calls",
-    "gong_documents",
-    "gong_chunks",
-    "gong_embeddings",
-    "raw_linear_issues",
-    "linear_documents",
-    "linear_chunks",
-    "linear_embeddings",
-    "vector_index",
+    "raw/gong_calls",
+    "documents/gong",
+    "chunks/gong",
+    "embeddings/gong",
+    "raw/linear_issues",
+    "documents/linear",
+    "chunks/linear",
+    "embeddings/linear",
+    "index/vectors",
 ]
 
 
@@ -49,9 +49,10 @@ def materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 
 def embedded(result: dg.ExecuteInProcessResult) -> int:
     total = 0
-    for key in ("gong_embeddings", "linear_embeddings"):
-        mat = result.asset_materializations_for_node(key)[0]  # same metadata per partition
-        total += int(mat.metadata["texts_embedded"].value)
+    for key in ("embeddings/gong", "embeddings/linear"):
+        node = dg.AssetKey.from_user_string(key).to_python_identifier()
+        mat = result.asset_materializations_for_node(node)[0]  # window_* is per run
+        total += int(mat.metadata["window_texts_embedded"].value)
     return total
 
 
@@ -143,7 +144,7 @@ def test_new_chunker_version_rewrites_exactly_that_strategys_documents(
         monkeypatch.setitem(base.CHUNKER_VERSIONS, "document", "2")
         second = materialize(instance)
         assert second.success
-        index = second.asset_materializations_for_node("vector_index")[0].metadata
+        index = second.asset_materializations_for_node("index__vectors")[0].metadata
         assert int(index["upserted"].value) == linear_chunks > 0
         assert embedded(second) == 0  # same texts: the content-hash cache answers
         versions = wh.query("SELECT source, chunker_version FROM ops.vector_manifest")

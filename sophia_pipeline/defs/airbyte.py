@@ -20,12 +20,13 @@ import dagster as dg
 from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
 from dagster_airbyte.resources import BaseAirbyteWorkspace
 
+from sophia_pipeline.defs.keys import RAW, raw_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, OWNERS
 from sophia_pipeline.settings import AirbyteSettings, Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 
-AIRBYTE_GROUP = "ingest"
+AIRBYTE_GROUP = RAW  # the sync is the first half of the raw stage
 
 
 def airbyte_asset_key(source: str) -> dg.AssetKey:
@@ -141,7 +142,7 @@ def with_airbyte_lineage(defs: dg.Definitions, settings: Settings) -> dg.Definit
     connected = settings.airbyte.connection_ids()
     if settings.profile is not Profile.PROD or not connected:
         return defs
-    upstream = {dg.AssetKey(SPECS[s].raw_asset): airbyte_asset_key(s) for s in connected}
+    upstream = {raw_key(s): airbyte_asset_key(s) for s in connected}
 
     def add_dep(spec: dg.AssetSpec) -> dg.AssetSpec:
         parent = upstream.get(spec.key)

@@ -1,14 +1,21 @@
-"""Competitor alerts: a sensor that posts threshold crossings to a webhook, once each.
+"""Competitor alerts: an asset that posts threshold crossings to a webhook, once each.
 
-Every tick re-examines the last ``lookback_days`` days of competitor mentions (late data
-still alerts), finds the days where a competitor's mention count or highest threat level
-crossed its threshold (processing/kpis/alerts.py: threshold_crossings), and posts the crossings
-not posted before. EXECUTIVE_INTELLIGENCE.ALERTS records each one under its dedupe key,
-so a re-tick finds it and posts nothing. A delivery that failed after its retries is
-tried again on later ticks, a bounded number of times.
+``executive/competitor_alerts`` runs (automation: whenever a partition of the competitor
+mentions is updated; or by hand) and re-examines the last ``lookback_days`` days of
+competitor mentions (late data still alerts), finds the days where a competitor's
+mention count or highest threat level crossed its threshold (processing/kpis/alerts.py:
+threshold_crossings), and posts the crossings not posted before, each with the poster's
+own retries (jittered exponential backoff) inside the run. EXECUTIVE_INTELLIGENCE.ALERTS
+holds one row per alert under its dedupe key, so a re-run finds it and posts nothing. A
+delivery that failed after its retries is tried again by later runs, a bounded number of
+times; the ``alerts_delivered`` check fails while one is undelivered.
 
-Configuration: ``AlertSettings`` in ``settings.py`` (``SOPHIA_ALERT_*``). The webhook URL
-is a secret, passed as an EnvVar; unset, alerts are recorded with status ``unsent``.
+The poster (``alert_poster``) and the thresholds (``alert_rules``) are resources
+registered in ``defs/resources.py`` from ``AlertSettings`` (``settings.py``):
+``SOPHIA_ALERT_WEBHOOK_URL`` (a secret, passed as an EnvVar; unset: alerts are recorded
+with status ``unsent``),
+``SOPHIA_ALERT_MENTION_THRESHOLD`` (default 5), ``SOPHIA_ALERT_THREAT_LEVEL`` (default
+4), ``SOPHIA_ALERT_LOOKBACK_DAYS`` (default 7).
 """
 
 import json
@@ -16,8 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-import pandas as pd
 
+from sophia_pipeline.defs.keys import ALERTS_KEY, EXECUTIVE, MENTIONS_KEY
+from sophia_pipeline.defs.kinds import warehouse_kind
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis.alerts import (
     AlertRules,
     Crossing,
@@ -25,17 +34,17 @@ from sophia_pipeline.processing.kpis.alerts import (
     threshold_crossings,
 )
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, Delivery, WebhookAlertPoster
-from sophia_pipeline.settings import current_settings
+from sophia_pipeline.settings import Settings, current_settings
+from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
-ALERTS_TABLE = "executive_intelligence.alerts"
-# Ticks on which a failed delivery is tried again (each with the poster's own retries).
+# Runs in which a failed delivery is tried again (each with the poster's own retries).
 MAX_DELIVERY_ROUNDS = 3
 
 
 @dataclass(frozen=True)
-class TickSummary:
+class AlertSummary:
     crossings: int
     posted: int
     failed: int
@@ -65,31 +74,16 @@ def alert_payload(c: Crossing) -> dict[str, object]:
     }
 
 
-def _known(warehouse: Warehouse, ids: list[str]) -> dict[str, dict]:
-    if not ids:
-        return {}
-    ph = ", ".join("?" for _ in ids)
-    df = warehouse.query(
-        f"SELECT alert_id, status, attempts, created_at FROM {ALERTS_TABLE} "
-        f"WHERE alert_id IN ({ph})",
-        ids,
-    )
-    return {r["alert_id"]: r for r in df.to_dict("records")}
-
-
 def evaluate_alerts(
     warehouse: Warehouse, poster: WebhookAlertPoster, rules: AlertRules, today: date
-) -> TickSummary:
+) -> AlertSummary:
     days = [today - timedelta(days=i) for i in range(rules.lookback_days)]
-    mentions = warehouse.query(
-        "SELECT competitor, threat_level, mentioned_at "
-        "FROM competitive_intelligence.competitor_mentions "
-        "WHERE mentioned_at >= ? AND mentioned_at < ?",
-        # One more day back: a crossing compares with the day before.
-        [min(days) - timedelta(days=1), today + timedelta(days=1)],
+    # One more day back: a crossing compares with the day before.
+    mentions = intelligence.competitor_mentions_between(
+        warehouse, min(days) - timedelta(days=1), today + timedelta(days=1)
     )
     crossings = threshold_crossings(competitor_daily_stats(mentions), rules, days)
-    known = _known(warehouse, [c.alert_id for c in crossings])
+    known = executive.known_alerts(warehouse, [c.alert_id for c in crossings])
     rows, posted, failed, unsent, handled = [], 0, 0, 0, 0
     for c in crossings:
         prior = known.get(c.alert_id)
@@ -127,45 +121,61 @@ def evaluate_alerts(
                 "posted_at": now_utc() if delivery.ok else None,
             }
         )
-    warehouse.replace_keys(ALERTS_TABLE, pd.DataFrame(rows), "alert_id")
-    return TickSummary(len(crossings), posted, failed, unsent, handled)
+    executive.write_alerts(warehouse, rows)
+    return AlertSummary(len(crossings), posted, failed, unsent, handled)
 
 
-@dg.sensor(
-    name="competitor_threat_alerts",
-    minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(__doc__ or "").strip(),
-)
-def competitor_threat_alerts(
-    context: dg.SensorEvaluationContext,
-    warehouse: Warehouse,
-    alert_poster: WebhookAlertPoster,
-    alert_rules: CompetitorAlertRules,
-) -> dg.SkipReason:
-    rules = AlertRules(
+def rules_of(alert_rules: CompetitorAlertRules) -> AlertRules:
+    return AlertRules(
         mention_threshold=alert_rules.mention_threshold,
         threat_level_threshold=alert_rules.threat_level_threshold,
         lookback_days=alert_rules.lookback_days,
     )
-    summary = evaluate_alerts(warehouse, alert_poster, rules, datetime.now(UTC).date())
-    context.log.info(str(summary))
-    # The sensor launches no runs: its work is the posting, reported as the tick's text.
-    return dg.SkipReason(str(summary))
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        key=ALERTS_KEY,
+        deps=[MENTIONS_KEY],
+        group_name=EXECUTIVE,
+        kinds={"python", warehouse_kind(settings), "webhook"},
+        owners=OWNERS,
+        retry_policy=IO_RETRY,
+        # Not partitioned; single_run lets a CLI range backfill upstream include it once.
+        backfill_policy=SINGLE_RUN,
+        automation_condition=ON_INPUT_CHANGE,
+        check_specs=[dg.AssetCheckSpec("alerts_delivered", asset=ALERTS_KEY)],
+        description=(__doc__ or "").split("\n\n", 1)[1].strip(),
+    )
+    def competitor_alerts(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        alert_poster: WebhookAlertPoster,
+        alert_rules: CompetitorAlertRules,
+    ):  # type: ignore[no-untyped-def]
+        today = datetime.now(UTC).date()
+        summary = evaluate_alerts(warehouse, alert_poster, rules_of(alert_rules), today)
+        context.log.info(str(summary))
+        yield dg.MaterializeResult(
+            metadata={
+                "crossings": summary.crossings,
+                "posted": summary.posted,
+                "failed": summary.failed,
+                "unsent": summary.unsent,
+                "already_handled": summary.already_handled,
+                "summary": str(summary),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name="alerts_delivered",
+            passed=summary.failed == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"failed": summary.failed},
+        )
+
+    return [competitor_alerts]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    alerts = current_settings().alerts
-    webhook = dg.EnvVar("SOPHIA_ALERT_WEBHOOK_URL") if alerts.webhook_url else None
-    return dg.Definitions(
-        sensors=[competitor_threat_alerts],
-        resources={
-            "alert_poster": WebhookAlertPoster(webhook_url=webhook),
-            "alert_rules": CompetitorAlertRules(
-                mention_threshold=alerts.mention_threshold,
-                threat_level_threshold=alerts.threat_level,
-                lookback_days=alerts.lookback_days,
-            ),
-        },
-    )
+    return dg.Definitions(assets=build_assets(current_settings()))

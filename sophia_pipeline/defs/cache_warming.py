@@ -1,11 +1,14 @@
-"""Eager cache refresh: sensors that re-warm a cache entry after its source changes.
+"""Eager cache refresh, in runs: one asset per eagerly refreshed cache entry.
 
-``executive_kpis_cache_warmer`` re-warms the executive KPIs (TTL 300 s) after each
-kpi_rollups materialization, ``competitive_data_cache_warmer`` the competitive data
-(TTL 3600 s) after each competitor_mentions one. Between those, a tick that finds the
-entry expired re-warms it too, so readers keep hitting a warm entry at most a TTL old.
-With no shared cache (no Redis: each process has its own) there is nothing to warm for
-readers, and the sensors say so instead of querying the warehouse.
+``cache/executive_kpis`` re-warms the executive KPIs (TTL 300 s) after ``kpis/rollups``
+changes, ``cache/competitive_data`` the competitive data (TTL 3600 s) after
+``intelligence/competitor_mentions`` does (automation: on input change; ``sophia-pipeline
+run`` warms both at the end of its run). Warming is work, so it happens in a run, shown
+in run history, never in a sensor tick. Between warm-ups the entries are read-through
+(``resources/cache_strategies.py``): an expired entry is reloaded by the first reader,
+so the TTL bounds staleness either way. With no shared cache (no Redis: each process
+has its own) there is nothing to warm for readers, and the asset says so instead of
+querying the warehouse.
 """
 
 from collections.abc import Callable
@@ -13,71 +16,58 @@ from typing import Any
 
 import dagster as dg
 
+from sophia_pipeline.defs.keys import CACHE, KPI_KEY, MENTIONS_KEY
+from sophia_pipeline.defs.kinds import warehouse_kind
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.resources import cache_strategies as cs
 from sophia_pipeline.resources.cache import CacheResource, InProcessTTLCache
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store.warehouse import Warehouse
-
-from .assets.gong_intelligence import MENTIONS_KEY
-from .assets.kpis import KPI_KEY
 
 
 def cache_warmer(
-    name: str,
-    asset_key: dg.AssetKey,
+    settings: Settings,
+    input_key: dg.AssetKey,
     policy: cs.CachePolicy,
-    entry: str,
     warm: Callable[[CacheResource, Warehouse], Any],
-) -> dg.SensorDefinition:
-    @dg.sensor(
-        name=name,
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey([CACHE, policy.name]),
+        deps=[input_key],
+        group_name=CACHE,
+        kinds={"redis", warehouse_kind(settings)},
+        owners=OWNERS,
+        retry_policy=IO_RETRY,
+        # Not partitioned; single_run lets a CLI range backfill upstream include it once.
+        backfill_policy=SINGLE_RUN,
+        automation_condition=ON_INPUT_CHANGE,
         description=(
-            f"Re-warms the {policy.name} cache entry (TTL {policy.ttl_s:g} s) after each "
-            f"{asset_key.to_user_string()} materialization, and whenever it has expired."
+            f"The {policy.name} cache entry (TTL {policy.ttl_s:g} s), re-warmed from the "
+            f"warehouse after each {input_key.to_user_string()} change; read-through "
+            "between warm-ups."
         ),
     )
-    def _warmer(
-        context: dg.SensorEvaluationContext, cache: CacheResource, warehouse: Warehouse
-    ) -> dg.SensorResult:
-        records = context.instance.fetch_materializations(asset_key, limit=1).records
-        if not records:
-            return dg.SensorResult(skip_reason=f"{asset_key.to_user_string()} not materialized yet")
+    def _warm(
+        context: dg.AssetExecutionContext, cache: CacheResource, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
         if isinstance(cache.backend, InProcessTTLCache):
-            return dg.SensorResult(
-                skip_reason="no shared cache (Redis unreachable): nothing to warm"
-            )
-        latest = records[0].storage_id
-        new = context.cursor is None or latest > int(context.cursor)
-        if not new and cs.StrategyCache(cache, policy).is_cached(entry):
-            return dg.SensorResult(skip_reason=f"{policy.name} is warm and current")
+            reason = "no shared cache (Redis unreachable): nothing to warm"
+            context.log.info(reason)
+            return dg.MaterializeResult(metadata={"warmed": False, "reason": reason})
         warm(cache, warehouse)
-        reason = "new materialization" if new else "entry expired"
-        context.log.info(f"re-warmed {policy.name} ({reason})")
-        return dg.SensorResult(
-            cursor=str(latest), skip_reason=f"re-warmed {policy.name} ({reason})"
-        )
+        context.log.info(f"re-warmed {policy.name}")
+        return dg.MaterializeResult(metadata={"warmed": True, "ttl_s": policy.ttl_s})
 
-    return _warmer
+    return _warm
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    return [
+        cache_warmer(settings, KPI_KEY, cs.EXECUTIVE_KPIS, cs.warm_executive_kpis),
+        cache_warmer(settings, MENTIONS_KEY, cs.COMPETITIVE_DATA, cs.warm_competitive_data),
+    ]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(
-        sensors=[
-            cache_warmer(
-                "executive_kpis_cache_warmer",
-                KPI_KEY,
-                cs.EXECUTIVE_KPIS,
-                cs.EXECUTIVE_KPIS_KEY,
-                cs.warm_executive_kpis,
-            ),
-            cache_warmer(
-                "competitive_data_cache_warmer",
-                MENTIONS_KEY,
-                cs.COMPETITIVE_DATA,
-                cs.COMPETITIVE_DATA_KEY,
-                cs.warm_competitive_data,
-            ),
-        ]
-    )
+    return dg.Definitions(assets=build_assets(current_settings()))

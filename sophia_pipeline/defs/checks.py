@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from sophia_pipeline.defs.keys import raw_key
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
@@ -31,10 +32,6 @@ FRESHNESS: dict[str, timedelta] = {
     "costar": timedelta(hours=26),
 }
 DEAD_LETTER_CHECK = "dead_letters_not_growing"
-
-
-def raw_key(source: str) -> dg.AssetKey:
-    return dg.AssetKey(SPECS[source].raw_asset)
 
 
 @contextmanager
@@ -69,11 +66,11 @@ def grown(before: dict[date, int], now: dict[date, int]) -> dict[date, int]:
     return {d: n - before.get(d, 0) for d, n in sorted(now.items()) if n > before.get(d, 0)}
 
 
-def dead_letter_check(spec: SourceSpec) -> dg.AssetChecksDefinition:
+def dead_letter_check(spec: SourceSpec, settings: Settings) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(spec.raw_asset),
+        asset=raw_key(spec.name),
         name=DEAD_LETTER_CHECK,
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(settings),
         blocking=False,
         description=(
             f"Fails when the partition's {spec.name} dead letters grew since the last check "
@@ -118,7 +115,7 @@ def build_checks(settings: Settings) -> dg.Definitions:
             ),
         )
     return dg.Definitions(
-        asset_checks=[*freshness, *(dead_letter_check(s) for s in SPECS.values())],
+        asset_checks=[*freshness, *(dead_letter_check(s, settings) for s in SPECS.values())],
         sensors=[sensor],
     )
 

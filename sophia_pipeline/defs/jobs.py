@@ -27,6 +27,7 @@ from sophia_pipeline.defs.policies import IO_RETRY
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.processing.frames import records
 from sophia_pipeline.resources.prod_readers import to_landing
+from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, validate_record
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.store.common import now_utc
@@ -146,21 +147,43 @@ class ReplayConfig(dg.Config):
     limit: int = 10_000  # at most this many letters per run, oldest first
 
 
-@dg.op(retry_policy=IO_RETRY, tags={"kind": "replay"})
-def replay_dead_letters_op(
-    context: dg.OpExecutionContext, config: ReplayConfig, warehouse: Warehouse
+def build_replay_job(settings: Settings) -> dg.JobDefinition:
+    """The ``dead_letter_replay`` job; ``settings`` say where the partitions start."""
+
+    @dg.op(retry_policy=IO_RETRY, tags={"kind": "replay"})
+    def replay_dead_letters_op(
+        context: dg.OpExecutionContext, config: ReplayConfig, warehouse: Warehouse
+    ) -> dg.Output[None]:
+        """Parses dead letters again and moves the ones that now pass into the raw layer."""
+        return replay_and_report(context, config, warehouse, settings)
+
+    @dg.job(
+        name="dead_letter_replay",
+        description=(
+            "Re-processes OPS.DEAD_LETTERS after a fix: letters that now parse are appended "
+            "to their raw table and removed; the others stay with their new reason."
+        ),
+    )
+    def dead_letter_replay() -> None:
+        replay_dead_letters_op()
+
+    return dead_letter_replay
+
+
+def replay_and_report(
+    context: dg.OpExecutionContext, config: ReplayConfig, warehouse: Warehouse, settings: Settings
 ) -> dg.Output[None]:
-    """Parses dead letters again and moves the ones that now pass into the raw layer."""
     outcome = replay_dead_letters(
         warehouse, config.sources or None, config.dead_letter_ids or None, config.limit
     )
+    partitions = daily_partitions(settings)
     for (source, day), n in sorted(outcome.replayed.items()):
         key = day.isoformat()
-        if not daily_partitions.has_partition_key(key):
+        if not partitions.has_partition_key(key):
             continue  # a day outside the partitions (before their start): no event to emit
         context.log_event(
             dg.AssetMaterialization(
-                asset_key=SPECS[source].raw_asset,
+                asset_key=dg.AssetKey.from_user_string(SPECS[source].raw_asset),
                 partition=key,
                 metadata={"replayed_dead_letters": n},
                 description="dead letters replayed into the raw layer",
@@ -182,16 +205,6 @@ def replay_dead_letters_op(
     )
 
 
-@dg.job(
-    description=(
-        "Re-processes OPS.DEAD_LETTERS after a fix: letters that now parse are appended "
-        "to their raw table and removed; the others stay with their new reason."
-    ),
-)
-def dead_letter_replay() -> None:
-    replay_dead_letters_op()
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[dead_letter_replay])
+    return dg.Definitions(jobs=[build_replay_job(current_settings())])

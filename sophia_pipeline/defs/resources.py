@@ -27,6 +27,7 @@ import dagster as dg
 from dagster_snowflake import SnowflakeResource
 
 from sophia_pipeline.defs.airbyte import airbyte_workspace
+from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
@@ -190,10 +191,25 @@ def prod_resources(settings: Settings) -> dict[str, object]:
     }
 
 
+def alert_resources(settings: Settings) -> dict[str, object]:
+    """The competitor alerts' poster and thresholds (``defs/alerts.py``), both profiles.
+    The webhook URL is a secret: it reaches the poster as an EnvVar, resolved at launch."""
+    alerts = settings.alerts
+    webhook = dg.EnvVar("SOPHIA_ALERT_WEBHOOK_URL") if alerts.webhook_url else None
+    return {
+        "alert_poster": WebhookAlertPoster(webhook_url=webhook),
+        "alert_rules": CompetitorAlertRules(
+            mention_threshold=alerts.mention_threshold,
+            threat_level_threshold=alerts.threat_level,
+            lookback_days=alerts.lookback_days,
+        ),
+    }
+
+
 def resources_for(settings: Settings) -> dict[str, object]:
     if settings.profile is Profile.PROD:
-        return prod_resources(settings)
-    return local_resources(settings)
+        return {**prod_resources(settings), **alert_resources(settings)}
+    return {**local_resources(settings), **alert_resources(settings)}
 
 
 @dg.definitions

@@ -24,36 +24,16 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from sophia_pipeline.defs.airbyte import airbyte_asset_key
-from sophia_pipeline.partitions import PARTITIONS_START, daily_partitions
+from sophia_pipeline.defs.keys import raw_key
+from sophia_pipeline.partitions import daily_partitions, partition_key
 from sophia_pipeline.settings import Profile, Settings, current_settings
-from sophia_pipeline.sources.registry import SPECS
 
 API_POLLED = ("apollo", "github")
 TZ = "UTC"  # the partitions are UTC days
 
 
 def raw_keys(*sources: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey(SPECS[s].raw_asset) for s in sources]
-
-
-api_poll_job = dg.define_asset_job(
-    "api_poll_job",
-    selection=dg.AssetSelection.assets(*raw_keys(*API_POLLED)),
-    partitions_def=daily_partitions,
-    description="Polls the cursor-driven APIs (Apollo, GitHub) into today's raw partition.",
-)
-
-costar_batch_job = dg.define_asset_job(
-    "costar_batch_job",
-    selection=dg.AssetSelection.assets(*raw_keys("costar")),
-    partitions_def=daily_partitions,
-    description="Loads the day's CoStar batch files with checkpoints.",
-)
-
-
-def day_key(day: date) -> str | None:
-    key = day.isoformat()
-    return key if key >= PARTITIONS_START else None
+    return [raw_key(s) for s in sources]
 
 
 def _tick_day(context: dg.ScheduleEvaluationContext) -> date:
@@ -74,6 +54,23 @@ def _status(settings: Settings) -> dg.DefaultScheduleStatus:
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     status = _status(settings)
+
+    partitions = daily_partitions(settings)
+    api_poll_job = dg.define_asset_job(
+        "api_poll_job",
+        selection=dg.AssetSelection.assets(*raw_keys(*API_POLLED)),
+        partitions_def=partitions,
+        description="Polls the cursor-driven APIs (Apollo, GitHub) into today's raw partition.",
+    )
+    costar_batch_job = dg.define_asset_job(
+        "costar_batch_job",
+        selection=dg.AssetSelection.assets(*raw_keys("costar")),
+        partitions_def=partitions,
+        description="Loads the day's CoStar batch files with checkpoints.",
+    )
+
+    def day_key(day: date) -> str | None:
+        return partition_key(settings, day)
 
     @dg.schedule(
         name="api_poll_schedule",

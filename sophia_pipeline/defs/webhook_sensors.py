@@ -28,6 +28,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from sophia_pipeline.defs.keys import INDEX_KEY, raw_key
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
@@ -60,13 +61,13 @@ def sensor_name(source: str) -> str:
     return f"{source}_webhook_sensor"
 
 
-def partition_tags(batch: WebhookBatch) -> dict[str, str]:
+def partition_tags(batch: WebhookBatch, partitions: dg.DailyPartitionsDefinition) -> dict[str, str]:
     """Dagster's single-run partition range for the batch's days, clamped to the
     partitions that exist (records outside still land in the raw layer)."""
     if batch.first_day is None or batch.last_day is None:
         raise ValueError(f"batch {batch.run_key} was planned without its days")
-    first = date.fromisoformat(daily_partitions.get_first_partition_key() or "")
-    last = date.fromisoformat(daily_partitions.get_last_partition_key() or "")
+    first = date.fromisoformat(partitions.get_first_partition_key() or "")
+    last = date.fromisoformat(partitions.get_last_partition_key() or "")
 
     def clamp(d: date) -> str:
         return min(max(d, first), last).isoformat()
@@ -106,26 +107,32 @@ def resume_cursor(instance: dg.DagsterInstance, source: str, cursor: str | None)
 
 
 def _daily_keys(
-    context: dg.SensorEvaluationContext, selection: dg.AssetSelection
+    context: dg.SensorEvaluationContext,
+    selection: dg.AssetSelection,
+    partitions: dg.DailyPartitionsDefinition,
 ) -> list[dg.AssetKey] | None:
-    """The selection's assets on the daily partitions: a partition range means nothing
-    to others, which their own automation materializes. None: the sensor's target."""
+    """The selection's assets on the daily partitions, plus the vector index (not
+    partitioned, but the batch's new chunks are only searchable once it syncs, so it runs
+    at the end of the same run). A partition range means nothing to the others, which
+    their own automation materializes. None: the sensor's target."""
     repo = context.repository_def
     if repo is None:
         return None
     graph = repo.asset_graph
     keys = selection.resolve(graph)
-    return sorted(k for k in keys if graph.get(k).partitions_def == daily_partitions)
+    return sorted(k for k in keys if graph.get(k).partitions_def == partitions or k == INDEX_KEY)
 
 
 def webhook_sensor(
     spec: SourceSpec,
     landing_root: Path,
+    settings: Settings,
     *,
     max_events: int,
     max_batches_per_tick: int,
 ) -> dg.SensorDefinition:
-    selection = dg.AssetSelection.assets(spec.raw_asset).downstream()
+    selection = dg.AssetSelection.assets(raw_key(spec.name)).downstream()
+    partitions = daily_partitions(settings)
 
     @dg.sensor(
         name=sensor_name(spec.name),
@@ -154,12 +161,12 @@ def webhook_sensor(
         )
         if not batches:
             return dg.SensorResult(skip_reason=f"no new {spec.name} events", cursor=cursor)
-        keys = _daily_keys(context, selection)
+        keys = _daily_keys(context, selection, partitions)
         requests = [
             dg.RunRequest(
                 run_key=b.run_key,
                 asset_selection=keys,
-                tags={**b.to_tags(), **partition_tags(b)},
+                tags={**b.to_tags(), **partition_tags(b, partitions)},
             )
             for b in batches
         ]
@@ -176,6 +183,7 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         webhook_sensor(
             SPECS[s],
             settings.webhook_landing_dir,
+            settings,
             max_events=settings.webhooks.batch_events,
             max_batches_per_tick=settings.webhooks.batches_per_tick,
         )

@@ -2,9 +2,9 @@
 
 | data             | TTL    | refresh                                                     |
 |------------------|--------|-------------------------------------------------------------|
-| executive_kpis   | 300 s  | eager: re-warmed after every kpi_rollups materialization    |
+| executive_kpis   | 300 s  | eager: re-warmed in a run after every kpis/rollups change   |
 | gong_summaries   | 1800 s | lazy: filled from the warehouse on a miss                   |
-| competitive_data | 3600 s | eager: re-warmed after every competitor_mentions run        |
+| competitive_data | 3600 s | eager: re-warmed in a run after competitor mentions change  |
 | llm_responses    | 7200 s | semantic: a question close enough to a cached one reuses it |
 
 Eager entries are also read-through (a miss between warm-ups loads and stores), so the

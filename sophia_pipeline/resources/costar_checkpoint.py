@@ -70,7 +70,7 @@ def load_batch_file(
     path: Path,
     *,
     raw_table: str = "raw.costar_properties",
-    stage: str = "raw_costar_properties",
+    stage: str = "raw/costar_properties",
     record_id: Callable[[str, Any], str] = lambda e, r: r.property_id,
     batch_size: int = DEFAULT_BATCH_SIZE,
     run_id: str | None = None,

@@ -39,7 +39,7 @@ ToDocuments = Callable[[list[RawRecord], Lookup], list[tuple[Document, date]]]
 @dataclass(frozen=True)
 class SourceSpec:
     name: str
-    raw_asset: str
+    raw_asset: str  # its asset key as the UI writes it: "raw/<table>"
     raw_table: str
     folders: dict[str, str]  # entity -> folder under landing/<name>/
     parse: Callable[[str, dict[str, Any]], BaseModel]
@@ -143,7 +143,7 @@ SPECS: dict[str, SourceSpec] = {
     for s in [
         SourceSpec(
             name="gong",
-            raw_asset="raw_gong_calls",
+            raw_asset="raw/gong_calls",
             raw_table="raw.gong_calls",
             folders={gong.ENTITY: "calls"},
             parse=lambda e, o: gong.GongCall.model_validate(o),
@@ -155,7 +155,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="hubspot",
-            raw_asset="raw_hubspot_objects",
+            raw_asset="raw/hubspot_objects",
             raw_table="raw.hubspot_objects",
             folders=dict(hubspot.FOLDERS),
             parse=hubspot.parse,
@@ -167,7 +167,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="slack",
-            raw_asset="raw_slack_messages",
+            raw_asset="raw/slack_messages",
             raw_table="raw.slack_messages",
             folders={"message": "messages"},
             parse=lambda e, o: slack.parse(o),
@@ -177,7 +177,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="linear",
-            raw_asset="raw_linear_issues",
+            raw_asset="raw/linear_issues",
             raw_table="raw.linear_issues",
             folders={linear.ENTITY: "issues"},
             parse=lambda e, o: linear.parse(o),
@@ -189,7 +189,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="github",
-            raw_asset="raw_github_events",
+            raw_asset="raw/github_events",
             raw_table="raw.github_events",
             folders={github.ENTITY: "events"},
             parse=lambda e, o: github.parse(o),
@@ -200,7 +200,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="costar",
-            raw_asset="raw_costar_properties",
+            raw_asset="raw/costar_properties",
             raw_table="raw.costar_properties",
             folders={"property": "batches"},
             parse=lambda e, o: costar.CoStarProperty.model_validate(o),
@@ -212,7 +212,7 @@ SPECS: dict[str, SourceSpec] = {
         ),
         SourceSpec(
             name="apollo",
-            raw_asset="raw_apollo_contacts",
+            raw_asset="raw/apollo_contacts",
             raw_table="raw.apollo_contacts",
             folders={"contact": "contacts"},
             parse=lambda e, o: apollo.parse(o),

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from .warehouse import Transaction, Warehouse
+import pandas as pd
+
+from .warehouse import Transaction, Warehouse, checked_table
 
 # Values per IN (...) list: well under every engine's parameter limit.
 IN_BATCH = 500
@@ -43,3 +45,22 @@ def within(target: Warehouse | Transaction) -> Iterator[Transaction]:
     else:
         with target.transaction() as tx:
             yield tx
+
+
+def rows_by_day(
+    wh: Warehouse, table: str, start: date, end: date, source: str | None = None
+) -> dict[date, int]:
+    """Rows per ``partition_date`` of ``table`` in [start, end) (of ``source`` when given):
+    what each partition holds after a write, for its own materialization's metadata."""
+    where, params = "partition_date >= ? AND partition_date < ?", [start, end]
+    if source is not None:
+        where += " AND source = ?"
+        params.append(source)  # type: ignore[arg-type]
+    df = wh.query(
+        f"SELECT partition_date, COUNT(*) AS n FROM {checked_table(table)} "
+        f"WHERE {where} GROUP BY partition_date",
+        params,
+    )
+    return {
+        pd.Timestamp(d).date(): int(n) for d, n in zip(df["partition_date"], df["n"], strict=True)
+    }

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
+from .common import in_batches
 from .snowflake_warehouse import SnowflakeWarehouse
 from .warehouse import Warehouse
 
 KPI_TABLE = "executive_intelligence.kpi_rollups"
 DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
+ALERTS_TABLE = "executive_intelligence.alerts"
 
 # --- KPI rollups ---------------------------------------------------------------------------
 
@@ -68,3 +72,27 @@ def refresh_dashboard(wh: Warehouse) -> None:
     for it now. DuckDB's view is always current: nothing to do."""
     if isinstance(wh, SnowflakeWarehouse):
         wh.execute(f"ALTER DYNAMIC TABLE {DASHBOARD_TABLE} REFRESH")
+
+
+# --- competitor alerts ---------------------------------------------------------------------
+
+
+def known_alerts(wh: Warehouse, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored alert rows among ``ids`` (status, attempts, created_at), by alert id."""
+    out: dict[str, dict[str, Any]] = {}
+    for batch in in_batches(list(ids)):
+        ph = ", ".join("?" for _ in batch)
+        df = wh.query(
+            f"SELECT alert_id, status, attempts, created_at FROM {ALERTS_TABLE} "
+            f"WHERE alert_id IN ({ph})",
+            batch,
+        )
+        out.update(
+            {str(r["alert_id"]): {str(k): v for k, v in r.items()} for r in df.to_dict("records")}
+        )
+    return out
+
+
+def write_alerts(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
+    """Upserts alert rows by alert id: one row per alert, however often it is examined."""
+    return wh.replace_keys(ALERTS_TABLE, pd.DataFrame(rows), "alert_id")

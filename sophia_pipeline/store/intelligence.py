@@ -105,3 +105,13 @@ def call_summary(wh: Warehouse, call_id: str) -> pd.DataFrame:
         "outcome_category FROM gong_intelligence.call_transcripts WHERE call_id = ?",
         [call_id],
     )
+
+
+def competitor_mentions_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Competitor, threat level and time of every mention in [start, end)."""
+    return wh.query(
+        "SELECT competitor, threat_level, mentioned_at "
+        f"FROM {MENTIONS_TABLE} "
+        "WHERE mentioned_at >= ? AND mentioned_at < ?",
+        [start, end],
+    )

@@ -1,5 +1,5 @@
-"""The competitor alert sensor against a local webhook (pytest-httpserver): one post per
-threshold crossing, retried on 500, never repeated by a re-tick."""
+"""The competitor alerts asset against a local webhook (pytest-httpserver): one post per
+threshold crossing, retried on 500 inside the run, never repeated by a re-run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from sophia_pipeline.defs import alerts
+from sophia_pipeline.defs.keys import ALERTS_KEY
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
+from sophia_pipeline.settings import load_settings
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.kpis.dataset import mention_row
 
@@ -54,12 +56,17 @@ def poster(httpserver: HTTPServer) -> WebhookAlertPoster:
 
 
 def tick(wh: DuckDBWarehouse, alert_poster: WebhookAlertPoster) -> str:
-    ctx = dg.build_sensor_context(
-        resources={"warehouse": wh, "alert_poster": alert_poster, "alert_rules": RULES}
+    """One run of the alerts asset (what automation launches); its summary metadata."""
+    result = dg.materialize(
+        alerts.build_assets(load_settings()),
+        resources={"warehouse": wh, "alert_poster": alert_poster, "alert_rules": RULES},
     )
-    result = alerts.competitor_threat_alerts(ctx)
-    assert isinstance(result, dg.SkipReason)
-    return result.skip_message or ""
+    assert result.success
+    (mat,) = result.asset_materializations_for_node(ALERTS_KEY.to_python_identifier())
+    (check,) = result.get_asset_check_evaluations()
+    failed = mat.metadata["failed"].value
+    assert check.passed == (failed == 0)
+    return str(mat.metadata["summary"].value)
 
 
 def posted_bodies(httpserver: HTTPServer) -> list[dict]:
@@ -107,7 +114,7 @@ def test_one_post_per_crossing_retried_on_500_and_never_repeated(
     assert list(table["attempts"]) == [2, 1, 1]
     assert table["posted_at"].notna().all()
 
-    # Re-ticks: nothing new, nothing re-posted.
+    # Re-runs: nothing new, nothing re-posted.
     for _ in range(2):
         assert "3 already handled" in tick(warehouse, poster(httpserver))
     assert len(httpserver.log) == 4
@@ -120,7 +127,7 @@ def test_one_post_per_crossing_retried_on_500_and_never_repeated(
     assert warehouse.count("executive_intelligence.alerts") == 4
 
 
-def test_a_failed_delivery_is_recorded_and_retried_on_later_ticks_a_bounded_number_of_times(
+def test_a_failed_delivery_is_recorded_and_retried_on_later_runs_a_bounded_number_of_times(
     httpserver: HTTPServer, warehouse: DuckDBWarehouse
 ) -> None:
     add_mentions(warehouse, "Clari", 1, 6, 1)

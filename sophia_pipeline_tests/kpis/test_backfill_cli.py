@@ -1,4 +1,4 @@
-"""A 30-day backfill of kpi_rollups from the CLI, exactly as a user types it."""
+"""A 30-day backfill of kpis/rollups from the CLI, exactly as a user types it."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
 # The README's command, word for word; one run covers the whole range.
 BACKFILL = (
-    "dagster asset materialize -m sophia_pipeline.definitions --select kpi_rollups "
+    "dagster asset materialize -m sophia_pipeline.definitions --select kpis/rollups "
     "--partition-range 2026-09-16...2026-10-15"
 )
 

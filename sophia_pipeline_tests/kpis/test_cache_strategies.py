@@ -13,7 +13,7 @@ import pytest
 
 from sophia_pipeline.defs import cache_warming
 from sophia_pipeline.defs.assets import kpis as kpi_assets
-from sophia_pipeline.defs.assets.gong_intelligence import MENTIONS_KEY
+from sophia_pipeline.defs.keys import KPI_KEY, MENTIONS_KEY
 from sophia_pipeline.processing.kpis import formulas
 from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.resources import cache_strategies as cs
@@ -62,17 +62,18 @@ def test_each_type_is_stored_with_its_ttl(redis_url: str, redis_client) -> None:
         assert cs.StrategyCache(cache, cs.POLICIES[name]).get("k") == {"v": name}
 
 
-def warmer(name: str) -> dg.SensorDefinition:
-    return next(s for s in cache_warming.defs().sensors or [] if s.name == name)
-
-
-def tick(sensor: dg.SensorDefinition, instance, cursor, cache, wh) -> dg.SensorResult:  # type: ignore[no-untyped-def]
-    ctx = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"cache": cache, "warehouse": wh}
+def warmer(settings: Settings, name: str) -> dg.AssetsDefinition:
+    return next(
+        a for a in cache_warming.build_assets(settings) if a.key == dg.AssetKey(["cache", name])
     )
-    result = sensor(ctx)
-    assert isinstance(result, dg.SensorResult)
-    return result
+
+
+def warm(asset: dg.AssetsDefinition, instance, cache, wh) -> dict:  # type: ignore[no-untyped-def]
+    """One run of a cache-warming asset (what automation launches after its input)."""
+    result = dg.materialize([asset], resources={"cache": cache, "warehouse": wh}, instance=instance)
+    assert result.success
+    (mat,) = result.asset_materializations_for_node(asset.key.to_python_identifier())
+    return {k: v.value for k, v in mat.metadata.items()}
 
 
 def test_executive_kpis_are_rewarmed_after_each_rollup(
@@ -82,31 +83,23 @@ def test_executive_kpis_are_rewarmed_after_each_rollup(
     tmp_path: Path,
 ) -> None:
     cache = CacheResource(redis_url=redis_url)
-    sensor = warmer("executive_kpis_cache_warmer")
-    assets = kpi_assets.build_assets(
-        Settings(profile=Profile.LOCAL, data_dir=tmp_path), llm_configured=False
-    )
+    settings = Settings(profile=Profile.LOCAL, data_dir=tmp_path)
+    warmer_asset = warmer(settings, "executive_kpis")
+    assert warmer_asset.asset_deps[warmer_asset.key] == {KPI_KEY}
+    assets = kpi_assets.build_assets(settings, llm_configured=False)
     key = "executive_kpis:latest"
     with dg.instance_for_test() as instance:
-        r = tick(sensor, instance, None, cache, warehouse)
-        assert "not materialized yet" in (r.skip_reason.skip_message or "")
-        assert redis_client.get(f"sophia:{key}") is None
-
         dg.materialize(
             assets,
             resources={"warehouse": warehouse},
             instance=instance,
             partition_key="2026-10-15",
         )
-        r = tick(sensor, instance, None, cache, warehouse)
-        assert "new materialization" in (r.skip_reason.skip_message or "")
+        assert redis_client.get(f"sophia:{key}") is None  # building KPIs warms nothing
+        assert warm(warmer_asset, instance, cache, warehouse)["warmed"] is True
         assert 295_000 < ttl_ms(redis_client, key) <= 300_000
-        warm = cs.StrategyCache(cache, cs.EXECUTIVE_KPIS).get("latest")
-        assert warm["as_of"] == "2026-10-15" and warm["latest"]["revenue_mtd"] == 100_000.0
-
-        cursor = r.cursor
-        r = tick(sensor, instance, cursor, cache, warehouse)
-        assert "warm and current" in (r.skip_reason.skip_message or "") and r.cursor is None
+        warmed = cs.StrategyCache(cache, cs.EXECUTIVE_KPIS).get("latest")
+        assert warmed["as_of"] == "2026-10-15" and warmed["latest"]["revenue_mtd"] == 100_000.0
 
         dg.materialize(
             assets,
@@ -114,13 +107,11 @@ def test_executive_kpis_are_rewarmed_after_each_rollup(
             instance=instance,
             partition_key="2026-10-16",
         )
-        r = tick(sensor, instance, cursor, cache, warehouse)
-        assert "new materialization" in (r.skip_reason.skip_message or "")
-        assert cs.executive_kpis(cache, warehouse)["as_of"] == "2026-10-16"
+        warm(warmer_asset, instance, cache, warehouse)
+        assert cs.StrategyCache(cache, cs.EXECUTIVE_KPIS).get("latest")["as_of"] == "2026-10-16"
 
         redis_client.delete(f"sophia:{key}")  # as if the 300 s were up
-        r = tick(sensor, instance, r.cursor, cache, warehouse)
-        assert "entry expired" in (r.skip_reason.skip_message or "")
+        assert cs.executive_kpis(cache, warehouse)["as_of"] == "2026-10-16"  # read-through
         assert redis_client.get(f"sophia:{key}") is not None
 
 
@@ -128,14 +119,24 @@ def test_competitive_data_is_rewarmed_after_new_mentions(
     redis_url: str,
     redis_client,  # type: ignore[no-untyped-def]
     warehouse: DuckDBWarehouse,
+    tmp_path: Path,
 ) -> None:
     cache = CacheResource(redis_url=redis_url)
-    sensor = warmer("competitive_data_cache_warmer")
+    warmer_asset = warmer(Settings(profile=Profile.LOCAL, data_dir=tmp_path), "competitive_data")
+    assert warmer_asset.asset_deps[warmer_asset.key] == {MENTIONS_KEY}
     with dg.instance_for_test() as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization(MENTIONS_KEY))
-        r = tick(sensor, instance, None, cache, warehouse)
-        assert "new materialization" in (r.skip_reason.skip_message or "")
+        assert warm(warmer_asset, instance, cache, warehouse)["warmed"] is True
         assert 3_595_000 < ttl_ms(redis_client, "competitive_data:last_30_days") <= 3_600_000
+
+
+def test_without_a_shared_cache_the_warmer_says_so(
+    warehouse: DuckDBWarehouse, tmp_path: Path
+) -> None:
+    cache = CacheResource(redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    warmer_asset = warmer(Settings(profile=Profile.LOCAL, data_dir=tmp_path), "executive_kpis")
+    with dg.instance_for_test() as instance:
+        meta = warm(warmer_asset, instance, cache, warehouse)
+    assert meta["warmed"] is False and "no shared cache" in meta["reason"]
 
 
 def test_gong_summaries_are_filled_lazily_on_a_miss(

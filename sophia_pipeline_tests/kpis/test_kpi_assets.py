@@ -83,9 +83,9 @@ def test_dashboard_and_report_materialize_after_the_rollups(
     result = dg.materialize(
         assets, resources={"warehouse": warehouse}, tags=range_tags("2026-10-01", "2026-10-15")
     )
-    dash = result.asset_materializations_for_node("executive_dashboard_data")[0].metadata
+    dash = result.asset_materializations_for_node("executive__dashboard_data")[0].metadata
     assert dash["days"].value == 30 and dash["total_calls"].value == 1
-    report = result.asset_materializations_for_node("executive_report")[0].metadata
+    report = result.asset_materializations_for_node("executive__report")[0].metadata
     path = Path(report["path"].value)
     assert path == settings.data_dir / "reports" / "executive_report.html"
     assert report["kpi_days"].value == 15
@@ -101,22 +101,32 @@ def test_the_location_wires_the_kpi_stage(data_dir: Path) -> None:
 
     d = defs()
     graph = d.resolve_asset_graph()
-    kpi = graph.get(dg.AssetKey("kpi_rollups"))
+    kpi = graph.get(dg.AssetKey.from_user_string("kpis/rollups"))
     assert kpi.group_name == "kpis" and kpi.partitions_def is not None
     assert {p.to_user_string() for p in kpi.parent_keys} >= {
-        "hubspot_documents",
-        "linear_documents",
-        "github_documents",
-        "gong_intelligence/call_transcripts",
-        "competitive_intelligence/competitor_mentions",
+        "documents/hubspot",
+        "documents/linear",
+        "documents/github",
+        "intelligence/call_transcripts",
+        "intelligence/competitor_mentions",
     }
-    for name in ("executive_dashboard_data", "executive_report"):
-        node = graph.get(dg.AssetKey(name))
-        assert node.group_name == "kpis" and node.automation_condition is not None
+    for name in ("executive/dashboard_data", "executive/report", "executive/competitor_alerts"):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        assert node.group_name == "executive" and node.automation_condition is not None
+    # Alerts and cache warming are work done in runs, downstream of what they read.
+    alerts = graph.get(dg.AssetKey.from_user_string("executive/competitor_alerts"))
+    assert {p.to_user_string() for p in alerts.parent_keys} == {"intelligence/competitor_mentions"}
+    for name, parent in (
+        ("cache/executive_kpis", "kpis/rollups"),
+        ("cache/competitive_data", "intelligence/competitor_mentions"),
+    ):
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        assert {p.to_user_string() for p in node.parent_keys} == {parent}
+        assert node.automation_condition is not None
     sensors = {s.name for s in d.sensors or []}
-    assert {
+    assert not sensors & {
         "competitor_threat_alerts",
         "executive_kpis_cache_warmer",
         "competitive_data_cache_warmer",
-    } <= sensors
+    }
     assert {"alert_poster", "alert_rules"} <= set(d.resources or {})

@@ -124,8 +124,8 @@ def test_cursor_stamp_and_mid_run_update_load_exactly_once(
     assert {"a", "b", "c", "d", "e", "moving"} <= set(ids)
     stored = read_cursor(warehouse, "apollo", "contacts")
     assert stored is not None and DeltaCursor.from_json(stored).updated_at == at(30)
-    meta = final.asset_materializations_for_node("raw_apollo_contacts")[0].metadata
-    assert meta["records_new"].value == 0 and meta["dead_letters"].value == 0
+    meta = final.asset_materializations_for_node("raw__apollo_contacts")[0].metadata
+    assert meta["window_records_new"].value == 0 and meta["window_dead_letters"].value == 0
 
 
 def test_a_poison_record_is_dead_lettered_once_and_the_rest_loads(
@@ -144,7 +144,7 @@ def test_a_poison_record_is_dead_lettered_once_and_the_rest_loads(
     assert materialize_apollo(warehouse, reader).success
     assert [rid for rid, _ in versions(warehouse)] == ["ok"]
     letters = warehouse.query("SELECT source, stage, error, attempts FROM ops.dead_letters")
-    assert list(letters["stage"]) == ["raw_apollo_contacts"]
+    assert list(letters["stage"]) == ["raw/apollo_contacts"]
     # The cursor remembers it was seen: the second poll neither loads nor re-letters it.
     assert int(letters["attempts"].iloc[0]) == 1
     assert letters["error"].iloc[0] == "schema violation: organization.id: Field required"

@@ -169,8 +169,9 @@ def test_sigkill_mid_file_then_restart_loads_every_row_exactly_once(
     assert dead_letter_lines(wh) == [(37, 1), (150, 1)]  # each once, none re-counted
     cp = read_checkpoint(wh, "costar", batch_file.name)
     assert cp is not None and cp.completed and cp.rows_done == cp.rows_total == ROWS
-    meta = result.asset_materializations_for_node(SPECS["costar"].raw_asset)[0].metadata
-    assert meta["files_read"].value == 1
+    node = dg.AssetKey.from_user_string(SPECS["costar"].raw_asset).to_python_identifier()
+    meta = result.asset_materializations_for_node(node)[0].metadata
+    assert meta["window_files_read"].value == 1
 
     # A finished file is never read again.
     again = load_batch_file(wh, batch_file, batch_size=BATCH)

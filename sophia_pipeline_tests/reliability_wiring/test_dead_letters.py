@@ -14,7 +14,7 @@ import pytest
 
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, dead_letter_check
-from sophia_pipeline.defs.jobs import dead_letter_replay, entity_of, replay_day
+from sophia_pipeline.defs.jobs import build_replay_job, entity_of, replay_day
 from sophia_pipeline.resources.source_readers import LandingFilesReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import gong
@@ -39,7 +39,7 @@ def ingest(wh: DuckDBWarehouse, landing: Path) -> dg.ExecuteInProcessResult:
     spec = SPECS["gong"]  # looked up now: a test may have deployed a fix
     raw_asset = source_assets(spec, load_settings())[0]
     return dg.materialize(
-        [raw_asset, dead_letter_check(spec)],
+        [raw_asset, dead_letter_check(spec, load_settings())],
         partition_key=DAY.isoformat(),
         resources={"warehouse": wh, "gong_source": LandingFilesReader(landing_dir=str(landing))},
         raise_on_error=False,
@@ -54,7 +54,7 @@ def growth_check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
 
 
 def replay(wh: DuckDBWarehouse, **config: Any) -> dg.ExecuteInProcessResult:
-    return dead_letter_replay.execute_in_process(
+    return build_replay_job(load_settings()).execute_in_process(
         resources={"warehouse": wh},
         run_config={"ops": {"replay_dead_letters_op": {"config": config}}},
     )
@@ -80,7 +80,7 @@ def test_poison_record_dead_lettered_flagged_and_replayed_after_a_payload_fix(
         letter["error"]
         == "schema violation: duration_s: Input should be greater than or equal to 0"
     )
-    assert letter["line_no"] == 2 and letter["stage"] == "raw_gong_calls"
+    assert letter["line_no"] == 2 and letter["stage"] == "raw/gong_calls"
     check = growth_check(first)
     assert not check.passed and check.metadata["new_dead_letters"].value == 1
 
@@ -111,7 +111,10 @@ def test_poison_record_dead_lettered_flagged_and_replayed_after_a_payload_fix(
     }
     assert letters(warehouse) == []
     (event,) = done.asset_materializations_for_node("replay_dead_letters_op")
-    assert event.asset_key == dg.AssetKey("raw_gong_calls") and event.partition == "2026-09-03"
+    assert (
+        event.asset_key == dg.AssetKey.from_user_string("raw/gong_calls")
+        and event.partition == "2026-09-03"
+    )
 
     replay(warehouse)  # nothing left: idempotent
     assert len(raw_calls(warehouse)) == 3

@@ -156,8 +156,9 @@ def test_airbyte_reader_loads_what_was_extracted_in_the_window(
     assert set(df["source_file"]) == {"airbyte:gong/calls"}
     (error,) = warehouse.query("SELECT error FROM ops.dead_letters")["error"]
     assert "cannot map the gong record" in error and "'id'" in error
-    meta = result.asset_materializations_for_node("raw_gong_calls")[0].metadata
-    assert meta["records_new"].value == 2 and meta["records_already_loaded"].value == 1
+    meta = result.asset_materializations_for_node("raw__gong_calls")[0].metadata
+    assert meta["window_records_new"].value == 2
+    assert meta["window_records_already_loaded"].value == 1
 
 
 def event(eid: str, created: str = "2026-09-02T10:00:00Z") -> dict[str, Any]:

@@ -103,13 +103,13 @@ def test_one_run_per_batch_and_never_the_same_batch_twice(
         assert request.tags[RANGE_START_TAG] == request.tags[RANGE_END_TAG] == "2025-01-10"
         selected = {k.to_user_string() for k in request.asset_selection or []}
         assert {
-            "raw_slack_messages",
-            "slack_documents",
-            "slack_chunks",
-            "slack_embeddings",
-            "vector_index",
+            "raw/slack_messages",
+            "documents/slack",
+            "chunks/slack",
+            "embeddings/slack",
+            "index/vectors",
         } <= selected
-        assert not selected & {"raw_github_events", "raw_gong_calls", "github_documents"}
+        assert not selected & {"raw/github_events", "raw/gong_calls", "documents/github"}
     assert first.cursor == batches[-1].to_cursor
 
     # The cursor was not saved (the tick is evaluated again): the same run keys, which
@@ -127,7 +127,7 @@ def test_one_run_per_batch_and_never_the_same_batch_twice(
     )
     # Each source has its own sensor and batches.
     (issue,) = tick(d, instance, "github", None).run_requests
-    assert "raw_github_events" in {k.to_user_string() for k in issue.asset_selection or []}
+    assert "raw/github_events" in {k.to_user_string() for k in issue.asset_selection or []}
 
 
 def test_waits_for_a_batch_in_flight_and_resumes_after_launched_runs(

@@ -5,21 +5,13 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import DASHBOARD_KEY, EXECUTIVE, MENTIONS_KEY, TRANSCRIPTS_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis.dashboard import dashboard_series
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive
 from sophia_pipeline.store.warehouse import Warehouse
-
-from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
-
-DASHBOARD_KEY = dg.AssetKey("executive_dashboard_data")
-
-# Unpartitioned below daily-partitioned inputs: plain eager() would wait for every past
-# partition of its inputs to exist ("any deps missing"), i.e. forever. Without that
-# clause it runs whenever any input partition is updated.
-ON_INPUT_CHANGE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
 def read_dashboard(warehouse: Warehouse) -> pd.DataFrame:
@@ -31,7 +23,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=DASHBOARD_KEY,
         deps=[TRANSCRIPTS_KEY, MENTIONS_KEY],
-        group_name="kpis",
+        group_name=EXECUTIVE,
         # Not partitioned (it is always "the last 30 days"); single_run lets CLI range
         # backfills of upstream assets include it, once, at the end.
         backfill_policy=SINGLE_RUN,

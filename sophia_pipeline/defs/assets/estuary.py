@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from sophia_pipeline.defs.checks import checks_not_policies
+from sophia_pipeline.defs.keys import RAW
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import OWNERS
 from sophia_pipeline.settings import Profile, Settings, current_settings
@@ -30,7 +31,7 @@ def estuary_key(table: str) -> dg.AssetKey:
 def estuary_spec(table: str, settings: Settings) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=estuary_key(table),
-        group_name="ingest",
+        group_name=RAW,
         kinds={"estuary", warehouse_kind(settings)},
         owners=OWNERS,
         description=(

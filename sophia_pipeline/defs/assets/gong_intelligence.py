@@ -4,6 +4,13 @@ and GONG_INTELLIGENCE.CALL_TRANSCRIPTS (one row per call)."""
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import (
+    INTELLIGENCE,
+    MENTIONS_KEY,
+    TRANSCRIPTS_KEY,
+    chunks_key,
+    documents_key,
+)
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.frames import records
@@ -16,10 +23,7 @@ from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import intelligence, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .windows import window_label, window_of
-
-MENTIONS_KEY = dg.AssetKey(["competitive_intelligence", "competitor_mentions"])
-TRANSCRIPTS_KEY = dg.AssetKey(["gong_intelligence", "call_transcripts"])
+from .windows import as_day, count_by_day, report_per_partition, window_metadata, window_of
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -27,9 +31,10 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         **daily_io_asset(
+            settings,
             key=MENTIONS_KEY,
-            deps=[f"{s}_chunks" for s in SPECS],
-            group_name="warehouse",
+            deps=[chunks_key(s) for s in SPECS],
+            group_name=INTELLIGENCE,
             kinds={wh_kind, "table"},
             automation_condition=dg.AutomationCondition.eager(),
             check_specs=[dg.AssetCheckSpec("mentions_point_into_chunks", asset=MENTIONS_KEY)],
@@ -55,12 +60,19 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         ]
         written = intelligence.write_competitor_mentions(warehouse, pd.DataFrame(rows), start, end)
         per = pd.Series([r["competitor"] for r in rows]).value_counts().to_dict() if rows else {}
+        report_per_partition(
+            context,
+            {
+                "mentions": count_by_day(r["partition_date"] for r in rows),
+                "documents_scanned": count_by_day(docs["partition_date"]),
+            },
+        )
         yield dg.MaterializeResult(
             metadata={
-                "mentions": written,
-                "documents_scanned": len(docs),
-                "by_competitor": dg.MetadataValue.json({str(k): int(v) for k, v in per.items()}),
-                "window": window_label(context),
+                **window_metadata(context, mentions=written, documents_scanned=len(docs)),
+                "window_by_competitor": dg.MetadataValue.json(
+                    {str(k): int(v) for k, v in per.items()}
+                ),
             }
         )
         orphans = sum(1 for r in rows if r["chunk_id"].endswith("#?"))
@@ -72,9 +84,15 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         **daily_io_asset(
+            settings,
             key=TRANSCRIPTS_KEY,
-            deps=["gong_documents", "gong_chunks", MENTIONS_KEY, "hubspot_documents"],
-            group_name="warehouse",
+            deps=[
+                documents_key("gong"),
+                chunks_key("gong"),
+                MENTIONS_KEY,
+                documents_key("hubspot"),
+            ],
+            group_name=INTELLIGENCE,
             kinds={wh_kind, "table"},
             automation_condition=dg.AutomationCondition.eager(),
             check_specs=[
@@ -98,12 +116,28 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         )
         written = intelligence.write_call_transcripts(warehouse, df, start, end)
         outcomes = df["outcome_category"].value_counts().to_dict() if len(df) else {}
+        by_day = df.groupby(df["call_date"].map(as_day))["sentiment_score"] if len(df) else None
+        report_per_partition(
+            context,
+            {
+                "calls": {as_day(d): n for d, n in by_day.size().items()}
+                if by_day is not None
+                else {},
+                "mean_sentiment": {as_day(d): m for d, m in by_day.mean().items()}
+                if by_day is not None
+                else {},
+            },
+        )
         yield dg.MaterializeResult(
             metadata={
-                "calls": written,
-                "mean_sentiment": float(df["sentiment_score"].mean()) if len(df) else 0.0,
-                "outcomes": dg.MetadataValue.json({str(k): int(v) for k, v in outcomes.items()}),
-                "window": window_label(context),
+                **window_metadata(
+                    context,
+                    calls=written,
+                    mean_sentiment=float(df["sentiment_score"].mean()) if len(df) else 0.0,
+                ),
+                "window_outcomes": dg.MetadataValue.json(
+                    {str(k): int(v) for k, v in outcomes.items()}
+                ),
             }
         )
         dupes = intelligence.duplicate_calls(warehouse)

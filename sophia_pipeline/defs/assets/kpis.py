@@ -6,9 +6,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import KPI_KEY, KPIS, MENTIONS_KEY, TRANSCRIPTS_KEY, documents_key
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
-from sophia_pipeline.partitions import daily_partitions
+from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.kpis import formulas
 from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.settings import Settings, current_settings
@@ -16,10 +16,8 @@ from sophia_pipeline.store import executive, intelligence, staging
 from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .gong_intelligence import MENTIONS_KEY, TRANSCRIPTS_KEY
-from .windows import window_label, window_of
+from .windows import as_day, report_per_partition, window_metadata, window_of
 
-KPI_KEY = dg.AssetKey("kpi_rollups")
 # Set (to the model's name) wherever an LLM answers questions; without it the LLM KPI is
 # null. Read inside definitions(), like the settings.
 
@@ -51,32 +49,46 @@ def load_kpi_inputs(
     )
 
 
+KPI_COLUMNS = (
+    "revenue_mtd",
+    "pipeline_value",
+    "customer_health_score",
+    "competitive_win_rate",
+    "team_productivity_score",
+    "llm_cost_efficiency",
+)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 4)
 
 
+def _metadata_number(value: object) -> dg.MetadataValue:
+    number = _number(value)
+    return dg.MetadataValue.null() if number is None else dg.MetadataValue.float(number)
+
+
 def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefinition]:
     @dg.asset(
-        key=KPI_KEY,
-        deps=[
-            "hubspot_documents",
-            "linear_documents",
-            "github_documents",
-            TRANSCRIPTS_KEY,
-            MENTIONS_KEY,
-        ],
-        group_name="kpis",
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
-        retry_policy=IO_RETRY,
-        kinds={"python", warehouse_kind(settings), "table"},
-        owners=OWNERS,
-        automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[
-            dg.AssetCheckSpec("one_row_per_day", asset=KPI_KEY),
-            dg.AssetCheckSpec("kpis_in_range", asset=KPI_KEY),
-        ],
-        description=(formulas.__doc__ or "").split("\n\n", 1)[1].strip(),
+        **daily_io_asset(
+            settings,
+            key=KPI_KEY,
+            deps=[
+                documents_key("hubspot"),
+                documents_key("linear"),
+                documents_key("github"),
+                TRANSCRIPTS_KEY,
+                MENTIONS_KEY,
+            ],
+            group_name=KPIS,
+            kinds={"python", warehouse_kind(settings), "table"},
+            automation_condition=dg.AutomationCondition.eager(),
+            check_specs=[
+                dg.AssetCheckSpec("one_row_per_day", asset=KPI_KEY),
+                dg.AssetCheckSpec("kpis_in_range", asset=KPI_KEY),
+            ],
+            description=(formulas.__doc__ or "").split("\n\n", 1)[1].strip(),
+        )
     )
     def kpi_rollups(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         start, end = window_of(context)
@@ -85,26 +97,24 @@ def build_assets(settings: Settings, llm_configured: bool) -> list[dg.AssetsDefi
         df = formulas.rollup(inputs, days).assign(computed_at=now_utc())
         written = executive.write_kpi_rollups(warehouse, df, start, end)
         latest = df.iloc[-1].to_dict() if len(df) else {}
+        # Each day's own KPI values on its own partition: the per-partition plots are
+        # the KPI series.
+        by_day = {as_day(r["kpi_date"]): r for r in df.to_dict("records")}
+        report_per_partition(
+            context,
+            {k: {d: _metadata_number(r.get(k)) for d, r in by_day.items()} for k in KPI_COLUMNS},
+            default=dg.MetadataValue.null(),
+        )
         yield dg.MaterializeResult(
             metadata={
-                "days": written,
-                "window": window_label(context),
-                "deals": len(inputs.deals),
-                "calls": len(inputs.calls),
+                **window_metadata(
+                    context,
+                    days=written,
+                    deals=len(inputs.deals),
+                    calls=len(inputs.calls),
+                ),
                 "llm_configured": llm_configured,
-                **{
-                    f"latest_{k}": dg.MetadataValue.float(v)
-                    if (v := _number(latest.get(k))) is not None
-                    else dg.MetadataValue.null()
-                    for k in (
-                        "revenue_mtd",
-                        "pipeline_value",
-                        "customer_health_score",
-                        "competitive_win_rate",
-                        "team_productivity_score",
-                        "llm_cost_efficiency",
-                    )
-                },
+                **{f"latest_{k}": _metadata_number(latest.get(k)) for k in KPI_COLUMNS},
             }
         )
         stored = executive.kpi_rows_per_day(warehouse, start, end)

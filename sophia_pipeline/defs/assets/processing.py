@@ -1,8 +1,13 @@
 """Per-source chunks and embeddings: the same two stages for every source."""
 
+from collections import Counter
+from datetime import date
+
 import dagster as dg
 import numpy as np
+import pandas as pd
 
+from sophia_pipeline.defs.keys import CHUNKS, EMBEDDINGS, chunks_key, documents_key, embeddings_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.documents_to_chunks import chunk_rows
@@ -14,30 +19,35 @@ from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import embeddings, ops, staging
+from sophia_pipeline.store.common import rows_by_day
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .windows import window_label, window_of
+from .windows import (
+    as_day,
+    count_by_day,
+    report_per_partition,
+    window_label,
+    window_metadata,
+    window_of,
+)
 
-# source -> the asset that writes its documents
-SOURCES: dict[str, str] = {name: f"{name}_documents" for name in SPECS}
 
-
-def chunk_and_embed_assets(
-    source: str, documents_key: str, wh_kind: str
-) -> list[dg.AssetsDefinition]:
+def chunk_and_embed_assets(source: str, settings: Settings) -> list[dg.AssetsDefinition]:
     counter = default_counter
+    wh_kind = warehouse_kind(settings)
 
     @dg.asset(
         **daily_io_asset(
-            name=f"{source}_chunks",
-            deps=[documents_key],
-            group_name="chunks",
+            settings,
+            key=chunks_key(source),
+            deps=[documents_key(source)],
+            group_name=CHUNKS,
             kinds={"python", wh_kind},
             tags={"source": source},
             automation_condition=dg.AutomationCondition.eager(),
             check_specs=[
-                dg.AssetCheckSpec("chunks_within_token_budget", asset=f"{source}_chunks"),
-                dg.AssetCheckSpec("every_document_chunked", asset=f"{source}_chunks"),
+                dg.AssetCheckSpec("chunks_within_token_budget", asset=chunks_key(source)),
+                dg.AssetCheckSpec("every_document_chunked", asset=chunks_key(source)),
             ],
             description=(
                 f"{source} documents cut into token-bounded chunks (STAGING.CHUNKS): the "
@@ -57,15 +67,29 @@ def chunk_and_embed_assets(
         tokens = np.array([p.chunk.tokens for p in chunks] or [0])
         live = {r["doc_id"] for r in rows if not r["deleted"]}
         chunked = {p.chunk.doc_id for p in chunks}
+        tokens_max_by_day: dict[date, int] = {}
+        for p in chunks:
+            day = as_day(p.day)
+            tokens_max_by_day[day] = max(tokens_max_by_day.get(day, 0), p.chunk.tokens)
+        report_per_partition(
+            context,
+            {
+                "documents": count_by_day(r["partition_date"] for r in rows),
+                "chunks": rows_by_day(warehouse, "staging.chunks", start, end, source),
+                "tokens_max": tokens_max_by_day,
+            },
+        )
         yield dg.MaterializeResult(
             metadata={
-                "documents": len(rows),
-                "chunks": written,
-                "tokens_p50": int(np.percentile(tokens, 50)),
-                "tokens_p95": int(np.percentile(tokens, 95)),
-                "tokens_max": int(tokens.max()),
+                **window_metadata(
+                    context,
+                    documents=len(rows),
+                    chunks=written,
+                    tokens_p50=int(np.percentile(tokens, 50)),
+                    tokens_p95=int(np.percentile(tokens, 95)),
+                    tokens_max=int(tokens.max()),
+                ),
                 "token_budget": c.budget,
-                "window": window_label(context),
             }
         )
         yield dg.AssetCheckResult(
@@ -81,9 +105,10 @@ def chunk_and_embed_assets(
 
     @dg.asset(
         **daily_io_asset(
-            name=f"{source}_embeddings",
+            settings,
+            key=embeddings_key(source),
             deps=[chunks_asset],
-            group_name="embeddings",
+            group_name=EMBEDDINGS,
             kinds={"python", "pytorch", wh_kind},
             tags={"source": source},
             automation_condition=dg.AutomationCondition.eager(),
@@ -122,36 +147,55 @@ def chunk_and_embed_assets(
         ops.record_embed_run(
             warehouse,
             context.run_id,
-            f"{source}_embeddings",
+            embeddings_key(source).to_user_string(),
             window_label(context),
             len(hashes),
             len(todo),
             hits,
             seconds,
         )
+        report_per_partition(context, embedded_by_day(chunks, set(todo)))
         return dg.MaterializeResult(
             metadata={
-                "texts_total": len(hashes),
-                "texts_embedded": len(todo),
-                "cache_hits": hits,
-                "seconds": round(seconds, 3),
-                "texts_per_s": round(len(todo) / seconds, 1) if seconds > 0 else 0.0,
-                "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else 0.0,
+                **window_metadata(
+                    context,
+                    texts_total=len(hashes),
+                    texts_embedded=len(todo),
+                    cache_hits=hits,
+                    seconds=round(seconds, 3),
+                    texts_per_s=round(len(todo) / seconds, 1) if seconds > 0 else 0.0,
+                    tokens_per_s=round(tokens / seconds, 1) if seconds > 0 else 0.0,
+                ),
                 "model": model_id,
                 "device": f"{device}/{precision}",
-                "window": window_label(context),
             }
         )
 
     return [chunks_asset, embeddings_asset]
 
 
+def embedded_by_day(chunks: pd.DataFrame, embedded: set[str]) -> dict[str, dict[date, int]]:
+    """Per partition: its chunks' texts, how many were embedded by this run (a text
+    shared by several chunks counts once, on its first chunk) and how many were cache
+    hits."""
+    total: Counter[date] = Counter()
+    new: Counter[date] = Counter()
+    seen: set[str] = set()
+    for h, d in zip(chunks["content_hash"], chunks["partition_date"], strict=True):
+        day = as_day(d)
+        total[day] += 1
+        if h in embedded and h not in seen:
+            new[day] += 1
+        seen.add(h)
+    return {
+        "texts_total": total,
+        "texts_embedded": new,
+        "cache_hits": {d: total[d] - new[d] for d in total},
+    }
+
+
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    wh_kind = warehouse_kind(settings)
-    out: list[dg.AssetsDefinition] = []
-    for source, documents_key in SOURCES.items():
-        out.extend(chunk_and_embed_assets(source, documents_key, wh_kind))
-    return out
+    return [a for source in SPECS for a in chunk_and_embed_assets(source, settings)]
 
 
 @dg.definitions

@@ -8,19 +8,17 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from sophia_pipeline.defs.keys import DASHBOARD_KEY, EXECUTIVE, KPI_KEY, MENTIONS_KEY, REPORT_KEY
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import IO_RETRY, OWNERS, SINGLE_RUN
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.kpis.alerts import competitor_daily_stats
 from sophia_pipeline.processing.report import render_report
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.store import executive, intelligence
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .dashboard import DASHBOARD_KEY, ON_INPUT_CHANGE, read_dashboard
-from .gong_intelligence import MENTIONS_KEY
-from .kpis import KPI_KEY
+from .dashboard import read_dashboard
 
-REPORT_KEY = dg.AssetKey("executive_report")
 KPI_DAYS = 90
 COMPETITOR_DAYS = 30
 
@@ -52,7 +50,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=REPORT_KEY,
         deps=[KPI_KEY, DASHBOARD_KEY, MENTIONS_KEY],
-        group_name="kpis",
+        group_name=EXECUTIVE,
         backfill_policy=SINGLE_RUN,
         retry_policy=IO_RETRY,
         kinds={"plotly", "html", warehouse_kind(settings)},

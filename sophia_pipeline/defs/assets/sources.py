@@ -6,6 +6,8 @@ documents flow into the same chunk, embedding, index and warehouse stages.
 
 import dagster as dg
 
+from sophia_pipeline.defs.jobs import replay_day
+from sophia_pipeline.defs.keys import DOCUMENTS, RAW, documents_key, raw_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.frames import records
@@ -13,10 +15,11 @@ from sophia_pipeline.resources.source_readers import SourceReader
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
 from sophia_pipeline.store import ops, raw, staging
+from sophia_pipeline.store.common import rows_by_day
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch, webhook_records
 
-from .windows import window_label, window_of
+from .windows import count_by_day, report_per_partition, window_metadata, window_of
 
 
 def reader_key(source: str) -> str:
@@ -29,8 +32,9 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
 
     @dg.asset(
         **daily_io_asset(
-            name=spec.raw_asset,
-            group_name="ingest",
+            settings,
+            key=raw_key(spec.name),
+            group_name=RAW,
             kinds={"python", wh_kind},
             tags={"source": spec.name},
             automation_condition=dg.AutomationCondition.on_cron("0 * * * *"),
@@ -66,22 +70,34 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         context.log.info(
             f"{files} files: {new} new records, {known} already loaded, {dead} dead letters"
         )
+        # A rejected line's day is its file's (where a replay would put it).
+        dead_by_day = count_by_day(replay_day(r.source_file, start) for r in rejected)
+        read_by_day = count_by_day(a.day or start for a in accepted) + dead_by_day
+        report_per_partition(
+            context,
+            {
+                "records_read": read_by_day,
+                "dead_letters": dead_by_day,
+                "records_stored": rows_by_day(warehouse, spec.raw_table, start, end),
+            },
+        )
         return dg.MaterializeResult(
-            metadata={
-                "files_read": files,
-                "records_read": len(accepted) + len(rejected),
-                "records_new": new,
-                "records_already_loaded": known,
-                "dead_letters": dead,
-                "window": window_label(context),
-            }
+            metadata=window_metadata(
+                context,
+                files_read=files,
+                records_read=len(accepted) + len(rejected),
+                records_new=new,
+                records_already_loaded=known,
+                dead_letters=dead,
+            )
         )
 
     @dg.asset(
         **daily_io_asset(
-            name=f"{spec.name}_documents",
+            settings,
+            key=documents_key(spec.name),
             deps=[raw_asset],
-            group_name="documents",
+            group_name=DOCUMENTS,
             kinds={"python", wh_kind},
             tags={"source": spec.name},
             automation_condition=dg.AutomationCondition.eager(),
@@ -109,13 +125,18 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         docs = spec.to_documents(window, lookup)
         written = staging.write_documents(warehouse, spec.name, docs, start, end)
         deleted = sum(1 for d, _ in docs if d.deleted)
+        report_per_partition(
+            context,
+            {
+                "records": count_by_day(r.day for r in window),
+                "documents": rows_by_day(warehouse, "staging.documents", start, end, spec.name),
+                "tombstones": count_by_day(day for d, day in docs if d.deleted),
+            },
+        )
         return dg.MaterializeResult(
-            metadata={
-                "records": len(window),
-                "documents": written,
-                "tombstones": deleted,
-                "window": window_label(context),
-            }
+            metadata=window_metadata(
+                context, records=len(window), documents=written, tombstones=deleted
+            )
         )
 
     return [raw_asset, documents_asset]

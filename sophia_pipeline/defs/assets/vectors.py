@@ -2,17 +2,16 @@
 
 import dagster as dg
 
+from sophia_pipeline.defs.keys import INDEX, INDEX_KEY, embeddings_key
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
-from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.vectors import plan_index_sync
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
 from sophia_pipeline.settings import Settings, current_settings
+from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
-
-from .processing import SOURCES
-from .windows import window_label
 
 
 def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def]
@@ -26,14 +25,18 @@ def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
-        **daily_io_asset(
-            name="vector_index",
-            deps=[f"{s}_embeddings" for s in SOURCES],
-            group_name="vectors",
-            kinds={vector_kind(settings), warehouse_kind(settings)},
-            automation_condition=dg.AutomationCondition.eager(),
-            check_specs=[dg.AssetCheckSpec("index_matches_manifest", asset="vector_index")],
-        )
+        key=INDEX_KEY,
+        deps=[embeddings_key(s) for s in SPECS],
+        group_name=INDEX,
+        kinds={vector_kind(settings), warehouse_kind(settings)},
+        owners=OWNERS,
+        retry_policy=IO_RETRY,
+        # Not partitioned: every sync compares the whole manifest with all chunks, so a
+        # partition would be a lie. single_run lets a CLI range backfill of the stages
+        # above include it, once, at the end (as `sophia-pipeline run` does).
+        backfill_policy=SINGLE_RUN,
+        automation_condition=ON_INPUT_CHANGE,
+        check_specs=[dg.AssetCheckSpec("index_matches_manifest", asset=INDEX_KEY)],
     )
     def vector_index(
         context: dg.AssetExecutionContext,
@@ -47,7 +50,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         re-chunked shorter) are deleted by id after the writes. The sync compares the
         whole manifest with all chunks, so it stays exact whichever partitions ran, and a
         document that moved to a newer partition keeps its vectors.
-        OPS.VECTOR_MANIFEST records what the index holds."""
+        OPS.VECTOR_MANIFEST records what the index holds. Not partitioned; automation
+        runs it whenever a partition of any embeddings asset is updated."""
         model_id = embedder.model_id
         chunks = staging.read_all_chunk_keys(warehouse).assign(model_id=model_id)
         plan = plan_index_sync(_keys(chunks), _keys(ops.read_manifest(warehouse)))
@@ -62,7 +66,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         if missing:
             raise RuntimeError(
                 f"{len(missing)} chunks have no cached embedding: materialize the "
-                "*_embeddings assets for their partitions first"
+                "embeddings/<source> assets for their partitions first"
             )
         records = [
             VectorRecord(
@@ -89,7 +93,6 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "unchanged": plan.unchanged,
                 "chunks_total": len(chunks),
                 "vectors_total": total,
-                "window": window_label(context),
             }
         )
         manifest_ids = ops.manifest_chunk_ids(warehouse)
