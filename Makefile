@@ -38,8 +38,9 @@ test: $(STAMP) home
 
 # The inner loop: everything but the tests marked slow (model loads, subprocess CLIs,
 # crash tests, long hypothesis runs), which `make test` still runs.
-test-fast: $(STAMP)
+test-fast: $(STAMP) home
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -m "not slow"
 
 lint: $(STAMP)
