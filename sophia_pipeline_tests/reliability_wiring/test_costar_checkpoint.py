@@ -171,6 +171,9 @@ def test_sigkill_mid_file_then_restart_loads_every_row_exactly_once(
     assert cp is not None and cp.completed and cp.rows_done == cp.rows_total == ROWS
     meta = result.asset_materializations_for_node(SPECS["costar"].raw_asset)[0].metadata
     assert meta["files_read"].value == 1
+    # The counts are what the restart committed (rows 101-200, row 150 a dead letter).
+    assert meta["records_new"].value == ROWS - committed - 1
+    assert meta["records_already_loaded"].value == 0 and meta["dead_letters"].value == 1
 
     # A finished file is never read again.
     again = load_batch_file(wh, batch_file, batch_size=BATCH)
