@@ -129,7 +129,6 @@ def prod_readers(settings: Settings, warehouse: Warehouse) -> dict[str, SourceRe
     if _configured(settings, "apollo"):
         readers["apollo"] = ApolloApiReader(
             api_key=dg.EnvVar("APOLLO_API_KEY"),
-            warehouse=warehouse,
             initial_cursor=apis.apollo.initial_cursor,
             **_api_options(apis.apollo.api_base_url),
         )
@@ -137,7 +136,6 @@ def prod_readers(settings: Settings, warehouse: Warehouse) -> dict[str, SourceRe
         readers["github"] = GitHubApiReader(
             token=dg.EnvVar("GITHUB_TOKEN"),
             repos=apis.github.repo_list,
-            warehouse=warehouse,
             **_api_options(apis.github.api_base_url),
         )
     readers["costar"] = CoStarBatchReader(
@@ -170,8 +168,8 @@ def prod_resources(settings: Settings) -> dict[str, object]:
         role=settings.snowflake.role,
         paramstyle="qmark",
     )
-    # One warehouse object: the readers that commit rows with their cursor or
-    # checkpoint hold the same resource the assets get under "warehouse".
+    # One warehouse object: the readers that read it (Airbyte's tables) or write it
+    # (CoStar's checkpointed batches) hold the same resource the assets get.
     warehouse = SnowflakeWarehouse(snowflake=snowflake)
     extra: dict[str, object] = {}
     if settings.airbyte.connection_ids():

@@ -12,21 +12,21 @@ place, a re-delivered file with different content starts from the top (its uncha
 rows are then de-duplicated by record id + content hash, like every raw load).
 
 Rows, dead letters and checkpoint change together inside ``Warehouse.transaction()``,
-written explicitly, batch by batch, through ``store.raw`` and ``store.ops`` (this is the
-one reader that must write while it reads); the Apollo and GitHub readers commit rows +
-cursor the same way.
+written explicitly, batch by batch, through ``store.raw`` and ``store.ops``. This is the
+one reader that must write while it reads: every other reader returns its records and new
+cursor, and the raw asset commits them in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.landing import Accepted, parse_csv
+from sophia_pipeline.sources.landing import parse_csv
 from sophia_pipeline.store.ops import (
     Checkpoint,
     read_checkpoint,
@@ -51,7 +51,6 @@ class FileLoad:
     already_loaded: int = 0
     dead_letters: int = 0
     was_complete: bool = False  # nothing to do: an earlier run finished this file
-    accepted: list[Accepted[Any]] = field(default_factory=list)
 
 
 def file_sha256(path: Path) -> str:
@@ -132,7 +131,6 @@ def load_batch_file(
         report.loaded += new
         report.already_loaded += known
         report.dead_letters += dead
-        report.accepted.extend(ok)
         done = upto
     if report.rows_total == 0:  # an empty file (header only) is complete at once
         with wh.transaction() as tx:

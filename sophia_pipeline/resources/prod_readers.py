@@ -1,8 +1,10 @@
 """Production ``SourceReader``s: Airbyte-synced tables, the source APIs, CoStar batches.
 
-Each implements ``read(spec, start, end, log)`` like the landing-file reader and is
-registered under the same ``<source>_source`` key in the prod profile, so the raw
-assets never change between profiles.
+Each implements ``read(spec, start, end, state, log)`` like the landing-file reader and
+is registered under the same ``<source>_source`` key in the prod profile, so the raw
+assets never change between profiles. A reader fetches and writes nothing: it returns a
+``Fetched`` (records, rejects and the new cursor values) and the raw asset commits them
+in one transaction.
 
 Two kinds:
 
@@ -10,13 +12,14 @@ Two kinds:
   Airbyte is not configured) return what belongs to ``[start, end)`` and hold no state:
   the raw asset appends the records, de-duplicated by record id + content hash, so a
   re-run adds nothing.
-- **Stateful readers** (Apollo's ``updated_at`` cursor, GitHub's ETag, CoStar's file
-  checkpoints) commit the records *and* their new cursor or checkpoint in one warehouse
-  transaction before returning. Committing the cursor after the raw asset's own append
-  is impossible from here, and committing it before the records would skip them after
-  a crash. They return the records they committed (the raw asset then finds them
-  already loaded) and no rejected ones: those were dead-lettered in the same
-  transaction, and returning them would count each failure twice.
+- **Cursor readers** (Apollo's ``updated_at`` cursor, GitHub's ETags) fetch from the
+  cursors the raw asset read for them (``FetchState``) and return the new values, which
+  the raw asset commits in the transaction that stores the records: a crash before it
+  leaves neither, and the re-run fetches the same records again.
+
+CoStar's batch reader is the one exception: it commits rows, dead letters and its file
+checkpoint batch by batch while it reads (a killed load resumes mid-file), and returns
+only the counts of what it committed.
 
 Every record is stored in the shape its landing file has (the shape ``spec.parse``
 validates); :func:`to_landing` maps API and Airbyte shapes onto it and is idempotent,
@@ -56,7 +59,7 @@ from sophia_pipeline.resources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
 )
-from sophia_pipeline.resources.source_readers import SourceReader
+from sophia_pipeline.resources.source_readers import Fetched, FetchState, Loaded, SourceReader
 from sophia_pipeline.sources.landing import (
     Accepted,
     Rejected,
@@ -66,14 +69,9 @@ from sophia_pipeline.sources.landing import (
 )
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.store.external import airbyte_records
-from sophia_pipeline.store.ops import read_cursor, record_dead_letters, set_cursor_tx
-from sophia_pipeline.store.raw import append_raw, record_ids_since
 from sophia_pipeline.store.warehouse import Warehouse, checked_table
 
 log = logging.getLogger(__name__)
-
-Records = tuple[list[Accepted[Any]], list[Rejected], int]
-
 
 # --- API and Airbyte shapes -> landing shapes (the mappers live in sources/<source>.py) -----
 
@@ -200,7 +198,9 @@ class AirbyteTableReader(SourceReader):
         stream = (self.streams or AIRBYTE_STREAMS.get(source, {}))[entity]
         return checked_table(f"{self.raw_schema}.{self.namespace}_raw__stream_{stream}")
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         lo, hi = _window_datetimes(start, end)
         results: list[Accepted[Any] | Rejected] = []
         tables = 0
@@ -224,7 +224,7 @@ class AirbyteTableReader(SourceReader):
             f"{spec.name}: {len(accepted)} records, {len(rejected)} rejected from "
             f"{tables} Airbyte raw tables ({start}..{end})"
         )
-        return accepted, rejected, tables
+        return Fetched(accepted, rejected, tables)
 
 
 def _in_window(df: pd.DataFrame, lo: datetime, hi: datetime) -> list[Any]:
@@ -267,7 +267,9 @@ class GongApiReader(_ApiReader):
     access_key: str
     access_key_secret: str
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         _, hi = _window_datetimes(start, end)
         source_file = f"api:{spec.name}/{spec.folders['call']}"
         with GongClient.from_access_key(
@@ -279,7 +281,7 @@ class GongApiReader(_ApiReader):
             ]
         accepted, rejected = split(results)
         _logger(log).info(f"gong API: {len(accepted)} calls, {len(rejected)} rejected")
-        return accepted, rejected, 1
+        return Fetched(accepted, rejected, 1)
 
 
 class HubSpotApiReader(_ApiReader):
@@ -287,7 +289,9 @@ class HubSpotApiReader(_ApiReader):
 
     access_token: str
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         _, hi = _window_datetimes(start, end)
         results: list[Accepted[Any] | Rejected] = []
         with HubSpotClient(self.access_token, **self._client_kwargs()) as client:
@@ -297,7 +301,7 @@ class HubSpotApiReader(_ApiReader):
                     results.append(check_record(spec, entity, record, source_file, start))
         accepted, rejected = split(results)
         _logger(log).info(f"hubspot API: {len(accepted)} objects, {len(rejected)} rejected")
-        return accepted, rejected, len(spec.folders)
+        return Fetched(accepted, rejected, len(spec.folders))
 
 
 class LinearApiReader(_ApiReader):
@@ -305,7 +309,9 @@ class LinearApiReader(_ApiReader):
 
     api_key: str
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         _, hi = _window_datetimes(start, end)
         source_file = f"api:{spec.name}/{spec.folders['issue']}"
         results: list[Accepted[Any] | Rejected] = []
@@ -317,29 +323,32 @@ class LinearApiReader(_ApiReader):
                 results.append(check_record(spec, "issue", issue, source_file, start))
         accepted, rejected = split(results)
         _logger(log).info(f"linear API: {len(accepted)} issues, {len(rejected)} rejected")
-        return accepted, rejected, 1
+        return Fetched(accepted, rejected, 1)
 
 
-# --- stateful readers: rows and state in one transaction -------------------------------------
+# --- cursor readers: new cursor values returned with the records ----------------------------
 
 
 class ApolloApiReader(_ApiReader):
     """Apollo people changed since the stored ``updated_at`` cursor (minus an overlap),
     each version once (the cursor carries the keys already loaded in the overlap).
 
-    The first poll starts at ``initial_cursor`` (ISO-8601), or the window's start.
+    The first poll starts at ``initial_cursor`` (ISO-8601), or the window's start. The
+    advanced cursor is returned under ``CURSOR_NAME`` for the raw asset to commit with
+    the records.
     """
 
     api_key: str
-    warehouse: Warehouse
     overlap_minutes: int = 10
     initial_cursor: str | None = None
     page_size: int = 100
 
     CURSOR_NAME: ClassVar[str] = "contacts"
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
-        stored = read_cursor(self.warehouse, spec.name, self.CURSOR_NAME)
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
+        stored = state.cursors.get(self.CURSOR_NAME)
         cursor = (
             DeltaCursor.from_json(stored)
             if stored
@@ -354,44 +363,43 @@ class ApolloApiReader(_ApiReader):
         accepted, rejected = split(
             check_record(spec, "contact", r, source_file, start) for r in records
         )
-        with self.warehouse.transaction() as tx:
-            new, known = append_raw(tx, spec.raw_table, accepted, spec.record_id)
-            dead = record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
-            set_cursor_tx(tx, spec.name, self.CURSOR_NAME, advanced.to_json())
-        logger = _logger(log)
-        for r in rejected:
-            logger.warning(f"dead letter {r.source_file}: {r.error}")
-        logger.info(
+        _logger(log).info(
             f"apollo: {len(records)} changed since {cursor.updated_at.isoformat()}: "
-            f"{new} new, {known} already loaded, {dead} dead letters; "
-            f"cursor now {advanced.updated_at.isoformat()}"
+            f"{len(accepted)} accepted, {len(rejected)} rejected; "
+            f"cursor to {advanced.updated_at.isoformat()}"
         )
-        return accepted, [], 1
+        return Fetched(accepted, rejected, 1, cursors={self.CURSOR_NAME: advanced.to_json()})
 
 
 class GitHubApiReader(_ApiReader):
-    """New events of each repository since its stored ETag, de-duplicated by event id
-    against the events already in the raw table (webhooks deliver the same events)."""
+    """New events of each repository since its stored ETag (one cursor per repository,
+    named ``owner/repo``), de-duplicated by event id against the events already in the
+    raw table (webhooks deliver the same events): the raw asset passes those ids in."""
 
     token: str
     repos: list[str] = Field(description="owner/repo names")
-    warehouse: Warehouse
     lookback_days: int = Field(
         default=91, description="the events API reaches back 90 days; older ids can't recur"
     )
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def known_ids_since(self, start: date) -> date | None:
+        return start - timedelta(days=self.lookback_days)
+
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         logger = _logger(log)
-        since = start - timedelta(days=self.lookback_days)
-        seen = record_ids_since(self.warehouse, spec.raw_table, since)
+        seen = set(state.known_ids)
         everything: list[Accepted[Any]] = []
+        bad: list[Rejected] = []
+        etags: dict[str, str] = {}
         polled = 0
         with GitHubEventsClient(self.token, **self._client_kwargs()) as client:
             for repo in self.repos:
                 owner, _, name = repo.partition("/")
                 if not owner or not name:
                     raise ValueError(f"not an owner/repo name: {repo!r}")
-                stored = read_cursor(self.warehouse, spec.name, repo)
+                stored = state.cursors.get(repo)
                 etag = json.loads(stored).get("etag") if stored else None
                 poll = client.poll(owner, name, etag=etag, seen=seen)
                 polled += 1
@@ -402,35 +410,37 @@ class GitHubApiReader(_ApiReader):
                 accepted, rejected = split(
                     check_record(spec, "event", e, source_file, start) for e in poll.events
                 )
-                with self.warehouse.transaction() as tx:
-                    new, known = append_raw(
-                        tx, spec.raw_table, accepted, spec.record_id, by_id_only=True
-                    )
-                    dead = record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
-                    set_cursor_tx(tx, spec.name, repo, json.dumps({"etag": poll.etag}))
+                # A later repository's poll skips what this one found (ids are global).
                 seen.update(spec.record_id(a.entity, a.record) for a in accepted)
                 everything.extend(accepted)
-                for r in rejected:
-                    logger.warning(f"dead letter {r.source_file}: {r.error}")
+                bad.extend(rejected)
+                etags[repo] = json.dumps({"etag": poll.etag})
                 logger.info(
-                    f"github {repo}: {len(poll.events)} new events: {new} loaded, "
-                    f"{known} already there, {dead} dead letters"
+                    f"github {repo}: {len(poll.events)} new events, {len(rejected)} rejected"
                 )
-        return everything, [], polled
+        return Fetched(everything, bad, polled, cursors=etags, by_id_only=True)
 
 
 class CoStarBatchReader(SourceReader):
     """CoStar batch files of the window from ``batch_dir``, each loaded with
     checkpoints (see ``resources/costar_checkpoint.py``): a killed load resumes after its
-    last committed batch, and a finished file is never read again."""
+    last committed batch, and a finished file is never read again.
+
+    The one reader that writes while it reads: each batch's rows, dead letters and file
+    checkpoint are committed together as it goes (a file may be too large to hold, and
+    a crash must resume mid-file, not start over). It returns no records to commit, only
+    the counts of what it committed (``Fetched.checkpointed``).
+    """
 
     batch_dir: str
     warehouse: Warehouse
     batch_size: int = DEFAULT_BATCH_SIZE
 
-    def read(self, spec: SourceSpec, start: date, end: date, log: Any = None) -> Records:
+    def read(
+        self, spec: SourceSpec, start: date, end: date, state: FetchState, log: Any = None
+    ) -> Fetched:
         logger = _logger(log)
-        accepted: list[Accepted[Any]] = []
+        committed = Loaded()
         files = day_files(Path(self.batch_dir), start, end, spec.file_pattern)
         for _, path in files:
             report = load_batch_file(
@@ -441,7 +451,7 @@ class CoStarBatchReader(SourceReader):
                 record_id=spec.record_id,
                 batch_size=self.batch_size,
             )
-            accepted.extend(report.accepted)
+            committed += Loaded(report.loaded, report.already_loaded, report.dead_letters)
             if report.was_complete:
                 logger.info(f"costar {path.name}: loaded by an earlier run, skipped")
                 continue
@@ -451,4 +461,4 @@ class CoStarBatchReader(SourceReader):
                 f"already loaded, {report.dead_letters} dead letters"
                 + (f" (resumed after row {report.resumed_from})" if report.resumed_from else "")
             )
-        return accepted, [], len(files)
+        return Fetched([], [], len(files), checkpointed=committed)

@@ -185,6 +185,14 @@ def set_cursor_tx(
     )
 
 
+def read_cursors(wh: Warehouse, source: str) -> dict[str, str]:
+    """Every stored cursor of ``source``, by name (what its reader fetches from)."""
+    df = wh.query(
+        "SELECT cursor_name, cursor_value FROM ops.source_cursors WHERE source = ?", [source]
+    )
+    return {str(n): str(v) for n, v in zip(df["cursor_name"], df["cursor_value"], strict=True)}
+
+
 def read_cursor(wh: Warehouse, source: str, name: str) -> str | None:
     df = wh.query(
         "SELECT cursor_value FROM ops.source_cursors WHERE source = ? AND cursor_name = ?",
@@ -249,12 +257,17 @@ def set_checkpoint_tx(tx: Transaction, source: str, cp: Checkpoint, run_id: str 
 # --- webhook cursors -----------------------------------------------------------------------
 
 
-def commit_webhook_cursor(wh: Warehouse, source: str, cursor: str, run_id: str) -> None:
-    """Records that the source's landed events up to ``cursor`` are in the raw layer."""
-    df = pd.DataFrame(
-        [{"source": source, "cursor": cursor, "run_id": run_id, "committed_at": now_utc()}]
-    )
-    wh.replace_where("ops.webhook_cursors", df, "source = ?", [source])
+def commit_webhook_cursor(
+    target: Warehouse | Transaction, source: str, cursor: str, run_id: str
+) -> None:
+    """Records that the source's landed events up to ``cursor`` are in the raw layer.
+    Runs in ``target``'s transaction (the one that stores those events), or its own."""
+    with within(target) as tx:
+        tx.execute("DELETE FROM ops.webhook_cursors WHERE source = ?", [source])
+        tx.insert(
+            "ops.webhook_cursors",
+            [{"source": source, "cursor": cursor, "run_id": run_id, "committed_at": now_utc()}],
+        )
 
 
 def webhook_cursors(wh: Warehouse) -> dict[str, str]:

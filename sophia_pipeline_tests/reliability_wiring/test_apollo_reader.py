@@ -17,6 +17,7 @@ from sophia_pipeline.resources.api_clients import DeltaCursor
 from sophia_pipeline.resources.prod_readers import ApolloApiReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store import ops
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.ops import read_cursor
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
@@ -95,7 +96,6 @@ def test_cursor_stamp_and_mid_run_update_load_exactly_once(
     reader = ApolloApiReader(
         api_key=TOKEN,
         base_url=fault_server.url,
-        warehouse=warehouse,
         overlap_minutes=10,
         initial_cursor=z(at(-30)),
         page_size=2,
@@ -137,9 +137,7 @@ def test_a_poison_record_is_dead_lettered_once_and_the_rest_loads(
         return {"contacts": [person("ok", at(2)), bad], "pagination": {"total_pages": 1}}
 
     fault_server.route("POST", SEARCH, search)
-    reader = ApolloApiReader(
-        api_key=TOKEN, base_url=fault_server.url, warehouse=warehouse, initial_cursor=z(at(-30))
-    )
+    reader = ApolloApiReader(api_key=TOKEN, base_url=fault_server.url, initial_cursor=z(at(-30)))
     assert materialize_apollo(warehouse, reader).success
     assert materialize_apollo(warehouse, reader).success
     assert [rid for rid, _ in versions(warehouse)] == ["ok"]
@@ -159,9 +157,65 @@ def test_first_poll_starts_at_the_initial_cursor_or_the_window(
     reader = ApolloApiReader(
         api_key=TOKEN,
         base_url=fault_server.url,
-        warehouse=warehouse,
         initial_cursor=z(at(-48 * 60)) if stored else None,
     )
     assert materialize_apollo(warehouse, reader).success
     ids = {rid for rid, _ in versions(warehouse)}
     assert ids == ({"before", "today"} if stored else {"today"})
+
+
+def test_the_first_poll_reports_the_records_it_really_added(
+    fault_server: FaultServer, warehouse: DuckDBWarehouse, data_dir: Path
+) -> None:
+    fake = FakeApollo({"a": at(1), "b": at(2), "c": at(3)})
+    fault_server.route("POST", SEARCH, fake.search)
+    reader = ApolloApiReader(api_key=TOKEN, base_url=fault_server.url, initial_cursor=z(at(-30)))
+
+    first = materialize_apollo(warehouse, reader)
+    assert first.success
+    meta = first.asset_materializations_for_node("raw__apollo_contacts")[0].metadata
+    # The raw asset is the only writer: what it adds is new, not "already loaded".
+    assert (
+        meta["window_records_new"].value == 3 and meta["window_records_already_loaded"].value == 0
+    )
+    assert meta["records_read"].value == 3
+    assert [rid for rid, _ in versions(warehouse)] == ["a", "b", "c"]
+
+
+def test_a_failure_after_fetching_commits_neither_rows_nor_cursor(
+    fault_server: FaultServer,
+    warehouse: DuckDBWarehouse,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeApollo({"a": at(1), "b": at(2)})
+    fault_server.route("POST", SEARCH, fake.search)
+    reader = ApolloApiReader(api_key=TOKEN, base_url=fault_server.url, initial_cursor=z(at(-30)))
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        # The cursor is the commit's last write: the rows are already in its transaction.
+        # No retries: the step's retry policy would refetch before we could look.
+        raise dg.Failure("killed before the commit", allow_retries=False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ops, "set_cursor_tx", crash)
+        failed = dg.materialize(
+            [source_assets(SPECS["apollo"], load_settings())[0]],
+            partition_key=DAY.isoformat(),
+            resources={"warehouse": warehouse, "apollo_source": reader},
+            raise_on_error=False,
+        )
+    assert not failed.success and fake.pages_served == 1  # it did fetch
+    assert versions(warehouse) == []
+    assert read_cursor(warehouse, "apollo", "contacts") is None
+
+    # The re-run starts from the same (unmoved) cursor and fetches the records again.
+    again = materialize_apollo(warehouse, reader)
+    assert again.success and fake.pages_served == 2
+    assert [rid for rid, _ in versions(warehouse)] == ["a", "b"]
+    meta = again.asset_materializations_for_node("raw__apollo_contacts")[0].metadata
+    assert (
+        meta["window_records_new"].value == 2 and meta["window_records_already_loaded"].value == 0
+    )
+    stored = read_cursor(warehouse, "apollo", "contacts")
+    assert stored is not None and DeltaCursor.from_json(stored).updated_at == at(2)

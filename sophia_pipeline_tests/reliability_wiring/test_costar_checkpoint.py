@@ -172,6 +172,10 @@ def test_sigkill_mid_file_then_restart_loads_every_row_exactly_once(
     node = dg.AssetKey.from_user_string(SPECS["costar"].raw_asset).to_python_identifier()
     meta = result.asset_materializations_for_node(node)[0].metadata
     assert meta["window_files_read"].value == 1
+    # The counts are what the restart committed (rows 101-200, row 150 a dead letter).
+    assert meta["window_records_new"].value == ROWS - committed - 1
+    assert meta["window_records_already_loaded"].value == 0
+    assert meta["window_dead_letters"].value == 1
 
     # A finished file is never read again.
     again = load_batch_file(wh, batch_file, batch_size=BATCH)

@@ -81,7 +81,6 @@ def test_apollo_reader_keeps_its_key_out_of_logs_and_metadata(
     reader = ApolloApiReader(
         api_key=dg.EnvVar("APOLLO_API_KEY"),
         base_url=fault_server.url,
-        warehouse=warehouse,
         initial_cursor="2026-05-01T00:00:00Z",
     )
     instance = dg.DagsterInstance.ephemeral()

@@ -24,13 +24,14 @@ from sophia_pipeline.resources.prod_readers import (
     landing_day,
     to_landing,
 )
-from sophia_pipeline.resources.source_readers import LandingFilesReader
+from sophia_pipeline.resources.source_readers import FetchState, LandingFilesReader
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources import gong, hubspot, linear
 from sophia_pipeline.sources.gong import gong_call_from_api
 from sophia_pipeline.sources.hubspot import hubspot_object_from_airbyte
 from sophia_pipeline.sources.linear import linear_issue_from_api
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store import ops
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.ops import read_cursor
 from sophia_pipeline_tests.reliability.fault_server import FaultServer
@@ -196,15 +197,20 @@ def test_github_reader_dedups_by_event_id_and_keeps_the_etag(
         },
     ).success
 
-    reader = GitHubApiReader(
-        token="gh-token", repos=["acme/app"], base_url=fault_server.url, warehouse=warehouse
-    )
+    reader = GitHubApiReader(token="gh-token", repos=["acme/app"], base_url=fault_server.url)
+    added = []
     for _ in range(2):
-        assert dg.materialize(
+        result = dg.materialize(
             [raw_asset],
             partition_key=DAY.isoformat(),
             resources={"warehouse": warehouse, "github_source": reader},
-        ).success
+        )
+        assert result.success
+        meta = result.asset_materializations_for_node("raw__github_events")[0].metadata
+        added.append(
+            (meta["window_records_new"].value, meta["window_records_already_loaded"].value)
+        )
+    assert added == [(2, 0), (0, 0)]  # the raw asset, the only writer, adds events 3 and 2
     ids = list(warehouse.query("SELECT record_id FROM raw.github_events")["record_id"])
     assert sorted(ids) == ["1", "2", "3"]
     assert json.loads(read_cursor(warehouse, "github", "acme/app") or "{}") == {"etag": '"v2"'}
@@ -253,3 +259,29 @@ def test_prod_registers_each_configured_reader_and_landing_files_otherwise(
         settings_with({k: v for k, v in env.items() if "AIRBYTE" not in k}), wh
     )
     assert isinstance(no_airbyte["gong_source"], GongApiReader)  # the API fallback
+
+
+def test_github_reader_fetches_from_the_given_state_and_writes_nothing(
+    fault_server: FaultServer, warehouse: DuckDBWarehouse
+) -> None:
+    def events(request: Request) -> Response | tuple[int, Any, dict[str, str]]:
+        if request.headers.get("If-None-Match") == '"w1"':
+            return Response(status=304, headers={"ETag": '"w1"'})
+        return 200, [event("3"), event("2"), event("1")], {"ETag": '"v2"'}
+
+    fault_server.route("GET", "/repos/acme/app/events", events)
+    fault_server.route("GET", "/repos/acme/web/events", events)
+    reader = GitHubApiReader(
+        token="gh-token", repos=["acme/app", "acme/web"], base_url=fault_server.url
+    )
+    assert reader.known_ids_since(DAY) == date(2026, 6, 3)  # 91 days back
+    state = FetchState(
+        cursors={"acme/web": json.dumps({"etag": '"w1"'})}, known_ids=frozenset({"1"})
+    )
+    fetched = reader.read(SPECS["github"], DAY, date(2026, 9, 3), state)
+    assert sorted(a.record.id for a in fetched.accepted) == ["2", "3"]  # "1" is known
+    assert fetched.rejected == [] and fetched.files == 2 and fetched.by_id_only
+    # Only the repository that answered 200 moves its ETag; the 304 one keeps its own.
+    assert fetched.cursors == {"acme/app": json.dumps({"etag": '"v2"'})}
+    assert warehouse.count("raw.github_events") == 0
+    assert ops.read_cursors(warehouse, "github") == {}

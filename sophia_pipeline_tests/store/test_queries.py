@@ -68,6 +68,17 @@ def test_cursor_and_checkpoint_round_trip(warehouse: Warehouse) -> None:
     ops.commit_webhook_cursor(warehouse, "slack", "c1", "run1")
     ops.commit_webhook_cursor(warehouse, "slack", "c2", "run2")
     assert ops.webhook_cursors(warehouse) == {"slack": "c2"}
+    with warehouse.transaction() as tx:
+        ops.set_cursor_tx(tx, "github", "acme/app", "e1")
+        ops.commit_webhook_cursor(tx, "slack", "c3", "run3")
+    assert ops.read_cursors(warehouse, "github") == {"acme/app": "e1"}
+    assert ops.read_cursors(warehouse, "apollo") == {"contacts": "v2"}
+    assert ops.webhook_cursors(warehouse) == {"slack": "c3"}
+    # Inside a transaction that fails, the webhook cursor does not move either.
+    with pytest.raises(RuntimeError), warehouse.transaction() as tx:
+        ops.commit_webhook_cursor(tx, "slack", "c4", "run4")
+        raise RuntimeError("the raw rows failed")
+    assert ops.webhook_cursors(warehouse) == {"slack": "c3"}
 
 
 def test_dead_letters_kept_failing_and_resolved(warehouse: Warehouse) -> None:

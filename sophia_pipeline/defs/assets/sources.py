@@ -11,7 +11,7 @@ from sophia_pipeline.defs.keys import DOCUMENTS, RAW, documents_key, raw_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.frames import records
-from sophia_pipeline.resources.source_readers import SourceReader
+from sophia_pipeline.resources.source_readers import FetchState, Loaded, SourceReader
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
 from sophia_pipeline.store import ops, raw, staging
@@ -53,42 +53,62 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         start, end = window_of(context)
         warehouse: Warehouse = context.resources.warehouse
         reader: SourceReader = getattr(context.resources, reader_key(spec.name))
-        accepted, rejected, files = reader.read(spec, start, end, context.log)
+        since = reader.known_ids_since(start)
+        state = FetchState(
+            cursors=ops.read_cursors(warehouse, spec.name),
+            known_ids=frozenset(
+                raw.record_ids_since(warehouse, spec.raw_table, since) if since is not None else ()
+            ),
+        )
+        fetched = reader.read(spec, start, end, state, context.log)
         batch = WebhookBatch.from_tags(context.run.tags, spec.name)
+        # A run requested by the webhook sensor: the batch's landed events too.
+        hooked, bad_hooks = (
+            webhook_records(spec, webhook_root, batch) if batch is not None else ([], [])
+        )
         if batch is not None:
-            # A run requested by the webhook sensor: the batch's landed events too.
-            hooked, bad_hooks = webhook_records(spec, webhook_root, batch)
-            accepted += hooked
-            rejected += bad_hooks
             context.log.info(f"webhook batch {batch.run_key}: {len(hooked)} events")
-        new, known = raw.append_raw(warehouse, spec.raw_table, accepted, spec.record_id)
-        dead = ops.record_dead_letters(warehouse, spec.name, spec.raw_asset, rejected, start)
-        if batch is not None:
-            ops.commit_webhook_cursor(warehouse, spec.name, batch.to_cursor, context.run_id)
+        rejected = [*fetched.rejected, *bad_hooks]
+        # One transaction: the rows, their dead letters and every cursor that says they
+        # were read. A crash before the commit leaves none of them; the re-run refetches.
+        with warehouse.transaction() as tx:
+            new, known = raw.append_raw(
+                tx, spec.raw_table, fetched.accepted, spec.record_id, by_id_only=fetched.by_id_only
+            )
+            hooked_new, hooked_known = raw.append_raw(tx, spec.raw_table, hooked, spec.record_id)
+            dead = ops.record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
+            for name, value in sorted(fetched.cursors.items()):
+                ops.set_cursor_tx(tx, spec.name, name, value, context.run_id)
+            if batch is not None:
+                ops.commit_webhook_cursor(tx, spec.name, batch.to_cursor, context.run_id)
+        loaded = fetched.checkpointed + Loaded(new + hooked_new, known + hooked_known, dead)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
+        read = len(fetched.accepted) + len(hooked) + len(rejected) + fetched.checkpointed.records
         context.log.info(
-            f"{files} files: {new} new records, {known} already loaded, {dead} dead letters"
+            f"{fetched.files} files: {loaded.new} new records, "
+            f"{loaded.already_loaded} already loaded, {loaded.dead_letters} dead letters"
         )
         # A rejected line's day is its file's (where a replay would put it).
         dead_by_day = count_by_day(replay_day(r.source_file, start) for r in rejected)
-        read_by_day = count_by_day(a.day or start for a in accepted) + dead_by_day
-        report_per_partition(
-            context,
-            {
-                "records_read": read_by_day,
-                "dead_letters": dead_by_day,
-                "records_stored": rows_by_day(warehouse, spec.raw_table, start, end),
-            },
-        )
+        per_day = {
+            "dead_letters": dead_by_day,
+            "records_stored": rows_by_day(warehouse, spec.raw_table, start, end),
+        }
+        if not fetched.checkpointed.records:
+            # A checkpointed reader (CoStar) reports its committed batches as counts
+            # without days: there, records_stored is each day's truth.
+            fetched_days = (a.day or start for a in [*fetched.accepted, *hooked])
+            per_day["records_read"] = count_by_day(fetched_days) + dead_by_day
+        report_per_partition(context, per_day)
         return dg.MaterializeResult(
             metadata=window_metadata(
                 context,
-                files_read=files,
-                records_read=len(accepted) + len(rejected),
-                records_new=new,
-                records_already_loaded=known,
-                dead_letters=dead,
+                files_read=fetched.files,
+                records_read=read,
+                records_new=loaded.new,
+                records_already_loaded=loaded.already_loaded,
+                dead_letters=loaded.dead_letters,
             )
         )
 
