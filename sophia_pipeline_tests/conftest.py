@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 
 
@@ -116,7 +117,8 @@ def fakesnow_warehouse(tmp_path: Path) -> Iterator[SnowflakeWarehouse]:
         wh = SnowflakeWarehouse(
             snowflake=SnowflakeResource(
                 account="acct", user="u", password="p", database="SOPHIA", paramstyle="qmark"
-            )
+            ),
+            raw_tables=raw_tables(),
         )
         with wh.snowflake.get_connection() as con:
             con.cursor().execute("CREATE DATABASE IF NOT EXISTS SOPHIA")

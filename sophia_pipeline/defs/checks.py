@@ -25,12 +25,13 @@ from sophia_pipeline.sources.registry import SPECS, SourceSpec
 from sophia_pipeline.store.ops import dead_letter_counts, save_watermarks, watermarks
 from sophia_pipeline.store.warehouse import Warehouse
 
-# How old a raw asset's last materialization may be: its cadence plus slack for a slow
-# or retried run. CoStar delivers once a day.
-FRESHNESS: dict[str, timedelta] = {
-    **{name: timedelta(hours=3) for name in SPECS},
-    "costar": timedelta(hours=26),
-}
+
+def freshness_bounds() -> dict[str, timedelta]:
+    """How old each source's raw asset's last materialization may be (its spec's
+    ``freshness``: cadence plus slack)."""
+    return {name: spec.freshness for name, spec in SPECS.items()}
+
+
 DEAD_LETTER_CHECK = "dead_letters_not_growing"
 
 
@@ -48,7 +49,7 @@ def checks_not_policies() -> Iterator[None]:
 
 def freshness_checks() -> list[dg.AssetChecksDefinition]:
     by_bound: dict[timedelta, list[dg.AssetKey]] = {}
-    for source, bound in FRESHNESS.items():
+    for source, bound in freshness_bounds().items():
         by_bound.setdefault(bound, []).append(raw_key(source))
     with checks_not_policies():
         return [

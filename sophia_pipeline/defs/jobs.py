@@ -37,9 +37,6 @@ from sophia_pipeline.store.warehouse import Warehouse
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
-# Events never change: a replayed event whose id is already stored is a duplicate.
-_BY_ID_ONLY = {"github"}
-
 
 def entity_of(spec: SourceSpec, source_file: str | None) -> str | None:
     """The entity of a dead letter, from the folder in its source file
@@ -127,9 +124,7 @@ def replay_dead_letters(
         ok = [(row, r) for row, r in results if isinstance(r, Accepted)]
         with wh.transaction() as tx:
             accepted = [r for _, r in ok]
-            append_raw(
-                tx, spec.raw_table, accepted, spec.record_id, by_id_only=spec.name in _BY_ID_ONLY
-            )
+            append_raw(tx, spec.raw_table, accepted, spec.record_id, by_id_only=spec.by_id_only)
             delete_dead_letters(tx, [row["dead_letter_id"] for row, _ in ok])
             for row, r in results:
                 if isinstance(r, Rejected):

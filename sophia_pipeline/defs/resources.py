@@ -43,7 +43,7 @@ from sophia_pipeline.resources.prod_readers import (
 )
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
 from sophia_pipeline.settings import Profile, Settings, current_settings
-from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.sources.registry import SPECS, raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.store.warehouse import Warehouse
@@ -150,7 +150,7 @@ def local_resources(settings: Settings) -> dict[str, object]:
     redis_url = dg.EnvVar("REDIS_URL") if settings.redis_url else "redis://127.0.0.1:6379/0"
     return {
         **landing_readers(settings),
-        "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
+        "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path), raw_tables=raw_tables()),
         "vector_store": LanceDBVectorStore(uri=str(settings.lancedb_dir)),
         "cache": CacheResource(redis_url=redis_url),
         "embedder": Embedder(),
@@ -170,7 +170,7 @@ def prod_resources(settings: Settings) -> dict[str, object]:
     )
     # One warehouse object: the readers that read it (Airbyte's tables) or write it
     # (CoStar's checkpointed batches) hold the same resource the assets get.
-    warehouse = SnowflakeWarehouse(snowflake=snowflake)
+    warehouse = SnowflakeWarehouse(snowflake=snowflake, raw_tables=raw_tables())
     extra: dict[str, object] = {}
     if settings.airbyte.connection_ids():
         extra["airbyte"] = airbyte_workspace(settings.airbyte)

@@ -1,5 +1,5 @@
 """The bundled, deterministic sample data for the local profile."""
 
-from .generator import OWNED, generate
+from .generator import generate, owned
 
-__all__ = ["OWNED", "generate"]
+__all__ = ["generate", "owned"]

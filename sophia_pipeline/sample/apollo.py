@@ -1,5 +1,6 @@
 """Sample Apollo.io people: some at the HubSpot companies (a few the very same contacts,
-matched by email), most at other organizations, as an enrichment feed would return them."""
+matched by email), most at other organizations, as an enrichment feed would return them:
+``apollo/contacts/<day>.jsonl`` by updated_at."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from faker import Faker
 
-from .common import hex_id, rand_between
+from .base import SampleRun, SampleSource
+from .common import hex_id, rand_between, write_jsonl_by_day
 from .world import CONTACT_TITLES, INDUSTRY_NAMES, NamePool, World, ascii_slug
 
 PEOPLE_PER_SCALE = 100
@@ -121,3 +123,11 @@ def generate_people(
         }
         records.append((updated, person_id, record))
     return records
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    people = generate_people(run.rng("apollo"), run.faker("apollo"), run.world)
+    return {"apollo/contacts": write_jsonl_by_day(run.landing_dir / "apollo" / "contacts", people)}
+
+
+SAMPLE = SampleSource(order=70, folders=("apollo/contacts",), write=write_sample)

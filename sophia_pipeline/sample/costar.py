@@ -1,5 +1,6 @@
 """Sample CoStar batch files: one CSV per delivery, properties re-appearing across
-batches with drifting rents and vacancy, and free-text notes of very different lengths."""
+batches with drifting rents and vacancy, and free-text notes of very different lengths:
+``costar/batches/costar_<day>.csv``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from faker import Faker
 
+from .base import SampleRun, SampleSource
 from .common import Window, iso_z, rand_between
 from .world import CITIES
 
@@ -149,3 +151,11 @@ def write_batches(folder: Path, batches: list[tuple[date, list[dict[str, str]]]]
             writer.writerows(rows)
             n += len(rows)
     return n
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    batches = generate_batches(run.rng("costar"), run.faker("costar"), run.window, run.scale)
+    return {"costar/batches": write_batches(run.landing_dir / "costar" / "batches", batches)}
+
+
+SAMPLE = SampleSource(order=60, folders=("costar/batches",), write=write_sample)

@@ -1,69 +1,58 @@
-"""The deterministic sample-data generator: landing files for all seven sources, plus the
+"""The deterministic sample-data generator: landing files for every source, plus the
 ground-truth labels the taggers are scored against.
 
 Same ``seed`` and ``reference_date`` give byte-identical files: every random choice comes
 from a ``random.Random`` (and a Faker) seeded per source, JSON is written with sorted keys,
 and nothing reads the clock except to default the reference date to today (UTC).
 
-Layout under ``landing_dir`` (one JSON Lines file per UTC day of each record's event time):
+Each source's generator is a module of this package that defines ``SAMPLE`` (a
+``base.SampleSource``: the folders it owns, its run order, its ``write``); this module
+finds them all and runs them in order on one shared world. Files are JSON Lines, one per
+UTC day of each record's event time (``<source>/<folder>/<day>.jsonl``), except where a
+source's module says otherwise (CoStar: ``costar/batches/costar_<day>.csv``, one CSV per
+delivery); labels are under ``_labels/`` (their format: ``gong.py``, ``slack.py``).
 
-- ``gong/calls/<day>.jsonl``               calls, by start time
-- ``hubspot/{companies,contacts,deals}/<day>.jsonl``  objects, by last modification
-- ``slack/messages/<day>.jsonl``           Events API envelopes, by message time
-- ``linear/issues/<day>.jsonl``            issues, by updatedAt
-- ``github/events/<day>.jsonl``            events, by created_at (a few delivered twice)
-- ``costar/batches/costar_<day>.csv``      one CSV per delivery
-- ``apollo/contacts/<day>.jsonl``          people, by updated_at
-- ``_labels/gong_calls.jsonl``             per call, in call-id order
-- ``_labels/slack_threads.jsonl``          per thread, in thread-key order
-
-A call label is ``{"call_id", "account_id", "deal_id", "competitors": [canonical names,
-sorted], "mentions": [...], "talking_points": [sorted keys], "outcome"}``; each mention is
-``{"competitor", "alias" (the catalog alias), "surface" (the text as written: maybe
-lower-case or possessive), "turn_index", "char_start", "char_end"}`` with the offsets into
-that turn's text. Talking points are only ever said by reps. ``outcome`` is
-``DEAL_STAGE_OUTCOMES`` of the linked deal's current ``dealstage``. A thread label is
-``{"thread_key" (= the Slack document's source id), "channel", "thread_ts", "competitors",
-"mentions"}`` with ``message_index`` (in ``ts`` order) in place of ``turn_index``.
-
-Only these folders and files are removed and rewritten; anything else in ``landing_dir``
-is left alone.
+Only the owned folders and files are removed and rewritten; anything else in
+``landing_dir`` is left alone.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from .apollo import generate_people
-from .common import Window, make_faker, make_rng, reset_dirs, write_jsonl, write_jsonl_by_day
-from .costar import generate_batches, write_batches
-from .github import generate_events
-from .gong import generate_calls
-from .hubspot import hubspot_records
-from .linear import generate_issues, identifiers
-from .slack import generate_messages
+from .base import SampleRun, SampleSource
+from .common import Window, make_faker, make_rng, reset_dirs
 from .world import build_world
 
-LABELS_DIR = "_labels"
-GONG_LABELS = f"{LABELS_DIR}/gong_calls.jsonl"
-SLACK_LABELS = f"{LABELS_DIR}/slack_threads.jsonl"
 
-# Landing folders the generator owns, relative to the landing dir; also the keys of the
-# counts it returns.
-OWNED = [
-    "gong/calls",
-    "hubspot/companies",
-    "hubspot/contacts",
-    "hubspot/deals",
-    "slack/messages",
-    "linear/issues",
-    "github/events",
-    "costar/batches",
-    "apollo/contacts",
-    GONG_LABELS,
-    SLACK_LABELS,
-]
+def sample_sources() -> list[SampleSource]:
+    """Every ``SAMPLE`` declared by a module of this package, in run order."""
+    package = importlib.import_module(__package__ or "sophia_pipeline.sample")
+    found: list[SampleSource] = []
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("_"):  # __main__: the command line, not a generator
+            continue
+        declared = getattr(
+            importlib.import_module(f"{package.__name__}.{module.name}"), "SAMPLE", None
+        )
+        if isinstance(declared, SampleSource):
+            found.append(declared)
+    found.sort(key=lambda s: s.order)
+    orders = [s.order for s in found]
+    if len(set(orders)) != len(orders):
+        # Generators share the world: a tie would leave the output to module-name order.
+        raise ValueError(f"two sample generators share an order: {orders}")
+    return found
+
+
+def owned(sources: list[SampleSource] | None = None) -> list[str]:
+    """The landing folders, then the label files, the generator owns (relative to the
+    landing dir), in run order; also the keys of the counts ``generate`` returns."""
+    sources = sample_sources() if sources is None else sources
+    return [*(f for s in sources for f in s.folders), *(f for s in sources for f in s.labels)]
 
 
 def generate(
@@ -79,30 +68,19 @@ def generate(
     ref = reference_date or datetime.now(UTC).date()
     window = Window.before(ref)
     landing_dir = Path(landing_dir)
-    reset_dirs(landing_dir, OWNED)
+    sources = sample_sources()
+    paths = owned(sources)
+    reset_dirs(landing_dir, paths)
 
     world = build_world(make_rng(seed, "world"), make_faker(seed, "world"), window, scale)
-    # Calls before HubSpot: picking which deals get calls also decides which are archived.
-    calls, call_labels = generate_calls(make_rng(seed, "gong"), world)
-    crm = hubspot_records(make_rng(seed, "hubspot"), world)
-    messages, thread_labels = generate_messages(make_rng(seed, "slack"), world)
-    issues = generate_issues(make_rng(seed, "linear"), world)
-    events = generate_events(make_rng(seed, "github"), world, identifiers(issues))
-    batches = generate_batches(make_rng(seed, "costar"), make_faker(seed, "costar"), window, scale)
-    people = generate_people(make_rng(seed, "apollo"), make_faker(seed, "apollo"), world)
-
-    counts = {
-        "gong/calls": write_jsonl_by_day(landing_dir / "gong" / "calls", calls),
-        **{
-            f"hubspot/{entity}": write_jsonl_by_day(landing_dir / "hubspot" / entity, rows)
-            for entity, rows in crm.items()
-        },
-        "slack/messages": write_jsonl_by_day(landing_dir / "slack" / "messages", messages),
-        "linear/issues": write_jsonl_by_day(landing_dir / "linear" / "issues", issues),
-        "github/events": write_jsonl_by_day(landing_dir / "github" / "events", events),
-        "costar/batches": write_batches(landing_dir / "costar" / "batches", batches),
-        "apollo/contacts": write_jsonl_by_day(landing_dir / "apollo" / "contacts", people),
-        GONG_LABELS: write_jsonl(landing_dir / GONG_LABELS, call_labels),
-        SLACK_LABELS: write_jsonl(landing_dir / SLACK_LABELS, thread_labels),
-    }
-    return {key: counts[key] for key in OWNED}
+    run = SampleRun(landing_dir=landing_dir, seed=seed, scale=scale, window=window, world=world)
+    counts: dict[str, int] = {}
+    for source in sources:
+        written = source.write(run)
+        if set(written) != {*source.folders, *source.labels}:
+            raise ValueError(
+                f"{source.write.__module__} wrote {sorted(written)}, "
+                f"not its own {[*source.folders, *source.labels]}"
+            )
+        counts.update(written)
+    return {key: counts[key] for key in paths}

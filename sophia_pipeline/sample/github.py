@@ -1,6 +1,7 @@
 """Sample GitHub events (events-API shape): pushes carrying changed files with their patch
 and full new source, pull requests opened and merged, issues and comments. A few events
-arrive twice, as they do when webhooks and polling overlap."""
+arrive twice, as they do when webhooks and polling overlap: ``github/events/<day>.jsonl``
+by created_at."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from .base import SampleRun, SampleSource
 from .code import ENTITIES, REPOS, SourceFile, new_file
-from .common import hex_id, iso_z, rand_between
+from .common import hex_id, iso_z, rand_between, write_jsonl_by_day
 from .world import Person, World
 
 EVENTS_PER_SCALE = 150
@@ -145,6 +147,15 @@ def generate_events(
     for at, key, event in rng.sample(records, max(1, len(records) // 30)):
         records.append((at, key + "~again", event))
     return records
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    events = generate_events(run.rng("github"), run.world, run.world.linear_issue_keys)
+    return {"github/events": write_jsonl_by_day(run.landing_dir / "github" / "events", events)}
+
+
+# After Linear: pull requests reference its issue keys.
+SAMPLE = SampleSource(order=50, folders=("github/events",), write=write_sample)
 
 
 def _push(rng: random.Random, repo: _Repo, actor: Person, push_id: int) -> dict:

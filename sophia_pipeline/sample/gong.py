@@ -3,6 +3,14 @@
 Every competitor mention and talking point is put in by a template that records it, and
 each finished call is re-scanned (``vocab.scan_*``) so a label can never disagree with
 the text it describes.
+
+Writes ``gong/calls/<day>.jsonl`` (calls, by start time) and ``_labels/gong_calls.jsonl``,
+one label per call in call-id order: ``{"call_id", "account_id", "deal_id", "competitors":
+[canonical names, sorted], "mentions": [...], "talking_points": [sorted keys],
+"outcome"}``; each mention is ``{"competitor", "alias" (the catalog alias), "surface" (the
+text as written: maybe lower-case or possessive), "turn_index", "char_start",
+"char_end"}`` with the offsets into that turn's text. Talking points are only ever said by
+reps. ``outcome`` is ``DEAL_STAGE_OUTCOMES`` of the linked deal's current ``dealstage``.
 """
 
 from __future__ import annotations
@@ -15,10 +23,12 @@ from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
 from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS, DEFAULT_TALKING_POINTS
 
 from . import vocab as v
-from .common import Window, rand_between
+from .base import SampleRun, SampleSource
+from .common import Window, rand_between, write_jsonl, write_jsonl_by_day
 from .world import Contact, Deal, Person, World, archive_deals
 
 CALLS_PER_SCALE = 60
+LABELS = "_labels/gong_calls.jsonl"
 # Later stages have had more meetings.
 _CALL_WEIGHT = {
     "appointmentscheduled": 1,
@@ -95,6 +105,18 @@ def generate_calls(
         records.append((started, call_id, record))
         labels.append(label)
     return records, labels
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    calls, labels = generate_calls(run.rng("gong"), run.world)
+    return {
+        "gong/calls": write_jsonl_by_day(run.landing_dir / "gong" / "calls", calls),
+        LABELS: write_jsonl(run.landing_dir / LABELS, labels),
+    }
+
+
+# First: picking which deals get calls also decides which are archived (HubSpot shows it).
+SAMPLE = SampleSource(order=10, folders=("gong/calls",), labels=(LABELS,), write=write_sample)
 
 
 def _call_time(rng: random.Random, deal: Deal, window: Window) -> datetime:

@@ -1,12 +1,14 @@
 """Sample HubSpot CRM objects, shaped like the v3 objects API with associations and
-``propertiesWithHistory`` for the deal stage."""
+``propertiesWithHistory`` for the deal stage: ``hubspot/{companies,contacts,deals}/<day>.jsonl``
+by last modification."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime
 
-from .common import iso_ms
+from .base import SampleRun, SampleSource
+from .common import iso_ms, write_jsonl_by_day
 from .world import Company, Contact, Deal, World
 
 Records = list[tuple[datetime, str, dict]]
@@ -130,3 +132,17 @@ def hubspot_records(rng: random.Random, world: World) -> dict[str, Records]:
         ],
         "deals": [(d.updated, d.id, deal_record(rng, d)) for d in world.deals],
     }
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    return {
+        f"hubspot/{entity}": write_jsonl_by_day(run.landing_dir / "hubspot" / entity, rows)
+        for entity, rows in hubspot_records(run.rng("hubspot"), run.world).items()
+    }
+
+
+SAMPLE = SampleSource(
+    order=20,  # after Gong, which archives some deals
+    folders=("hubspot/companies", "hubspot/contacts", "hubspot/deals"),
+    write=write_sample,
+)

@@ -1,5 +1,6 @@
 """Sample Linear issues: GraphQL-shaped issue objects with Markdown descriptions (headings,
-paragraphs, lists, code blocks), a share of them long enough to need several chunks."""
+paragraphs, lists, code blocks), a share of them long enough to need several chunks:
+``linear/issues/<day>.jsonl`` by updatedAt."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import random
 import re
 from datetime import datetime, timedelta
 
-from .common import iso_ms, rand_between, uuid4
+from .base import SampleRun, SampleSource
+from .common import iso_ms, rand_between, uuid4, write_jsonl_by_day
 from .world import Company, Person, World
 
 ISSUES_PER_SCALE = 80
@@ -250,3 +252,12 @@ def generate_issues(rng: random.Random, world: World) -> list[tuple[datetime, st
 
 def identifiers(records: list[tuple[datetime, str, dict]]) -> list[str]:
     return sorted(key for _, key, _ in records)
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    issues = generate_issues(run.rng("linear"), run.world)
+    run.world.linear_issue_keys = identifiers(issues)  # for GitHub's pull requests
+    return {"linear/issues": write_jsonl_by_day(run.landing_dir / "linear" / "issues", issues)}
+
+
+SAMPLE = SampleSource(order=40, folders=("linear/issues",), write=write_sample)

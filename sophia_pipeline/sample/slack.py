@@ -1,5 +1,11 @@
 """Sample Slack messages: Events API ``message`` envelopes, grouped in threads, some
-naming competitors (labelled like the calls) and some using the near-miss words."""
+naming competitors (labelled like the calls) and some using the near-miss words.
+
+Writes ``slack/messages/<day>.jsonl`` (by message time) and ``_labels/slack_threads.jsonl``,
+one label per thread in thread-key order: ``{"thread_key" (= the Slack document's source
+id), "channel", "thread_ts", "competitors", "mentions"}``, mentions as in the Gong labels
+(``gong.py``) with ``message_index`` (in ``ts`` order) in place of ``turn_index``.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,12 @@ from datetime import datetime, timedelta
 from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS
 
 from . import vocab as v
-from .common import rand_between, slack_id, uuid4
+from .base import SampleRun, SampleSource
+from .common import rand_between, slack_id, uuid4, write_jsonl, write_jsonl_by_day
 from .world import Company, Person, World
 
 MESSAGES_PER_SCALE = 300
+LABELS = "_labels/slack_threads.jsonl"
 TEAM_ID = "T0SOPHIA01"
 APP_ID = "A0SOPHIA01"
 VERIFICATION_TOKEN = "sample-verification-token"
@@ -128,6 +136,17 @@ def generate_messages(
         made += size
     labels.sort(key=lambda lab: lab["thread_key"])
     return records, labels
+
+
+def write_sample(run: SampleRun) -> dict[str, int]:
+    messages, labels = generate_messages(run.rng("slack"), run.world)
+    return {
+        "slack/messages": write_jsonl_by_day(run.landing_dir / "slack" / "messages", messages),
+        LABELS: write_jsonl(run.landing_dir / LABELS, labels),
+    }
+
+
+SAMPLE = SampleSource(order=30, folders=("slack/messages",), labels=(LABELS,), write=write_sample)
 
 
 def _thread(

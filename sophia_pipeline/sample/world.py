@@ -201,6 +201,8 @@ class World:
     companies: list[Company]
     contacts: list[Contact]
     deals: list[Deal]
+    # Set by the Linear generator (ENG-12, ...), read by GitHub's pull requests.
+    linear_issue_keys: list[str] = field(default_factory=list)
 
     def by_role(self, role: str) -> list[Person]:
         return [p for p in self.team if p.role == role]

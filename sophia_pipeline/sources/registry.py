@@ -1,8 +1,10 @@
 """Every source, described once: where its landing files are, how a record is parsed
-and identified, and how the newest records become documents.
+and identified, how the newest records become documents, and its raw table.
 
-The Dagster assets for all seven sources are built from these specs, so a source's
-documents reach chunks, vectors and the warehouse through the same code as Gong's.
+The Dagster assets, checks, landing readers and raw tables of every source are built from
+these specs, so a source's documents reach chunks, vectors and the warehouse through the
+same code as Gong's. Adding a source is a module beside this one and an entry in
+``SPECS`` (the README's "Adding a source" lists the rest).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,12 @@ class SourceSpec:
     # delivers the landing shape itself).
     day_field: str | None = None
     to_landing: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Records never change once made (events): a stored id is a duplicate whatever its
+    # content, e.g. when the dead-letter replay appends a record again.
+    by_id_only: bool = False
+    # How old the raw asset's last materialization may be before its freshness check
+    # fails: the source's cadence plus slack for a slow or retried run.
+    freshness: timedelta = timedelta(hours=3)
 
     def read_landing(
         self, landing_dir: Path, start: date, end: date
@@ -197,6 +205,7 @@ SPECS: dict[str, SourceSpec] = {
             to_documents=_github_documents,
             description="GitHub events (by created_at day), de-duplicated by event id",
             day_field="created_at",
+            by_id_only=True,
         ),
         SourceSpec(
             name="costar",
@@ -209,6 +218,7 @@ SPECS: dict[str, SourceSpec] = {
             file_pattern="costar_{date}.csv",
             csv_columns=list(costar.COLUMNS),
             description="CoStar property batch files (by batch day)",
+            freshness=timedelta(hours=26),  # one delivery a day
         ),
         SourceSpec(
             name="apollo",
@@ -223,6 +233,12 @@ SPECS: dict[str, SourceSpec] = {
         ),
     ]
 }
+
+
+def raw_tables() -> list[str]:
+    """Every registered source's raw table, for the warehouse's DDL (its ``raw_tables``):
+    the store renders one table of the raw layer's shape per name."""
+    return [spec.raw_table for spec in SPECS.values()]
 
 
 def raw_records(spec: SourceSpec, rows: list[dict[str, Any]]) -> list[RawRecord]:

@@ -60,7 +60,7 @@ class DuckDBWarehouse(Warehouse):
 
     def ensure_schema(self) -> None:
         with self._connect() as con:
-            for stmt in ddl_statements("duckdb"):
+            for stmt in ddl_statements("duckdb", raw_tables=self.raw_tables):
                 con.execute(stmt)
 
     @contextmanager

@@ -34,7 +34,7 @@ class SnowflakeWarehouse(Warehouse):
                 cur.execute(sql, list(params))
 
     def ensure_schema(self) -> None:
-        self._cursor_run([(s, ()) for s in ddl_statements("snowflake")])
+        self._cursor_run([(s, ()) for s in ddl_statements("snowflake", raw_tables=self.raw_tables)])
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -38,16 +38,43 @@ def checked_table(name: str) -> str:
 DDL_DIR: Traversable = files("sophia_pipeline.store") / "sql"
 
 
+# The raw layer's one table shape, a template: rendered once per raw table, with
+# ``{table}`` replaced by the table's checked name. The table names are passed in (the
+# ``Warehouse`` resource's ``raw_tables``, filled from the source registry by
+# ``defs/resources.py``): the store does not know which sources exist.
+RAW_TABLE_TEMPLATE = "10_raw.sql"
+TABLE_PLACEHOLDER = "{table}"
+
+
 def ddl_files(sql_dir: Traversable = DDL_DIR) -> list[Traversable]:
     """The ``*.sql`` files of ``sql_dir`` in run order (their names start with a number)."""
     return sorted((p for p in sql_dir.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
 
 
-def ddl_statements(dialect: str, sql_dir: Traversable = DDL_DIR) -> list[str]:
-    """Every statement of the DDL files in file order, rendered for ``dialect``."""
-    statements: list[str] = []
+def render_raw_tables(template: str, raw_tables: Sequence[str]) -> str:
+    """The raw-table template once per table of ``raw_tables`` (in that order)."""
+    return "\n".join(template.replace(TABLE_PLACEHOLDER, checked_table(t)) for t in raw_tables)
+
+
+def ddl_texts(sql_dir: Traversable = DDL_DIR, raw_tables: Sequence[str] = ()) -> list[str]:
+    """The SQL text of every DDL file in run order, the raw-table template rendered for
+    ``raw_tables``."""
+    texts = []
     for path in ddl_files(sql_dir):
         text = path.read_text(encoding="utf-8")
+        if path.name == RAW_TABLE_TEMPLATE:
+            text = render_raw_tables(text, raw_tables)
+        texts.append(text)
+    return texts
+
+
+def ddl_statements(
+    dialect: str, sql_dir: Traversable = DDL_DIR, raw_tables: Sequence[str] = ()
+) -> list[str]:
+    """Every statement of the DDL files in file order, rendered for ``dialect``, with one
+    raw table per name of ``raw_tables``."""
+    statements: list[str] = []
+    for text in ddl_texts(sql_dir, raw_tables):
         if dialect == "snowflake":
             statements.extend(
                 s.sql(dialect="snowflake") for s in sqlglot.parse(text, read="snowflake") if s
@@ -80,10 +107,11 @@ def _dynamic_table_as_view(stmt: sqlglot.exp.Expr) -> sqlglot.exp.Expr:
     return sqlglot.exp.Create(this=stmt.this, kind="VIEW", replace=True, expression=stmt.expression)
 
 
-def tables_in_ddl(sql_dir: Traversable = DDL_DIR) -> list[str]:
+def tables_in_ddl(sql_dir: Traversable = DDL_DIR, raw_tables: Sequence[str] = ()) -> list[str]:
+    """Every table the DDL creates (dynamic tables included), one per ``raw_tables`` name."""
     names: list[str] = []
-    for path in ddl_files(sql_dir):
-        for stmt in sqlglot.parse(path.read_text(encoding="utf-8"), read="snowflake"):
+    for text in ddl_texts(sql_dir, raw_tables):
+        for stmt in sqlglot.parse(text, read="snowflake"):
             if isinstance(stmt, sqlglot.exp.Create) and stmt.kind == "TABLE":
                 table = stmt.this.this if isinstance(stmt.this, sqlglot.exp.Schema) else stmt.this
                 names.append(f"{table.db}.{table.name}".lower())
@@ -133,6 +161,9 @@ class Warehouse(dg.ConfigurableResource):
     """Tables of rows. Writes are idempotent: replace by key or by window, never blind."""
 
     create_schema: bool = True  # run store/sql/ (CREATE ... IF NOT EXISTS) when a step starts
+    # The raw table of every source (``schema.table``), created from the raw-table
+    # template of store/sql/ and counted by ``table_counts``.
+    raw_tables: list[str] = []
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.create_schema:
@@ -190,7 +221,7 @@ class Warehouse(dg.ConfigurableResource):
         return int(self.query(f"SELECT COUNT(*) AS n FROM {checked_table(table)}")["n"].iloc[0])
 
     def table_counts(self) -> dict[str, int]:
-        return {t: self.count(t) for t in tables_in_ddl()}
+        return {t: self.count(t) for t in tables_in_ddl(raw_tables=self.raw_tables)}
 
 
 def align_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

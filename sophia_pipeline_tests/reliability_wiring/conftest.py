@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sophia_pipeline.reliability.breaker import reset_memory_breakers
+from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline_tests.reliability.fault_server import fault_server, http_server
 
@@ -16,7 +17,7 @@ __all__ = ["fault_server", "http_server"]
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> DuckDBWarehouse:
-    wh = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+    wh = DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"), raw_tables=raw_tables())
     wh.ensure_schema()
     return wh
 

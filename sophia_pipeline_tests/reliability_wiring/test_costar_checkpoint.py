@@ -22,7 +22,7 @@ from sophia_pipeline.resources.costar_checkpoint import load_batch_file
 from sophia_pipeline.resources.prod_readers import CoStarBatchReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources import costar
-from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.sources.registry import SPECS, raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.ops import read_checkpoint
 from sophia_pipeline.store.warehouse import Warehouse
@@ -135,7 +135,7 @@ def test_sigkill_mid_file_then_restart_loads_every_row_exactly_once(
     batch_file: Path, tmp_path: Path, data_dir: Path
 ) -> None:
     db = tmp_path / "warehouse.duckdb"
-    wh = DuckDBWarehouse(path=str(db))
+    wh = DuckDBWarehouse(path=str(db), raw_tables=raw_tables())
     wh.ensure_schema()
 
     seen = kill_mid_file(db, batch_file, tmp_path)

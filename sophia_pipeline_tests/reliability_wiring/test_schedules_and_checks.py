@@ -18,7 +18,7 @@ from sophia_pipeline.definitions import defs
 from sophia_pipeline.defs.airbyte import airbyte_asset_key, with_airbyte_lineage
 from sophia_pipeline.defs.assets.estuary import build_estuary
 from sophia_pipeline.defs.assets.sources import source_assets
-from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, FRESHNESS, freshness_checks
+from sophia_pipeline.defs.checks import DEAD_LETTER_CHECK, freshness_bounds, freshness_checks
 from sophia_pipeline.defs.resources import PROD_REQUIRED
 from sophia_pipeline.defs.schedules import build_schedules
 from sophia_pipeline.resources.source_readers import LandingFilesReader
@@ -142,7 +142,7 @@ def test_prod_definitions_add_airbyte_syncs_upstream_of_raw_and_estuary(
 def test_freshness_check_fails_until_the_raw_asset_materializes(
     data_dir: Path, warehouse: DuckDBWarehouse
 ) -> None:
-    assert FRESHNESS["costar"] > FRESHNESS["gong"]
+    assert freshness_bounds()["costar"] > freshness_bounds()["gong"]
     settings = load_settings()
     raw = [source_assets(spec, settings)[0] for spec in SPECS.values()]
     resources = {

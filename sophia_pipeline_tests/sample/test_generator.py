@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from sophia_pipeline.sample import OWNED, generate
+from sophia_pipeline.sample import generate, owned
+from sophia_pipeline.sample import gong as sample_gong
+from sophia_pipeline.sample.base import SampleSource
+from sophia_pipeline.sample.generator import sample_sources
+from sophia_pipeline.sources.registry import SPECS
 
 from .landing import REFERENCE_DATE, SEED, make_landing
 
@@ -84,7 +88,7 @@ def test_rerun_replaces_owned_folders_and_keeps_the_rest(tmp_path: Path) -> None
 
 def test_counts_at_scale_1(landing: Path) -> None:
     counts = generate(landing.parent / "again", reference_date=REFERENCE_DATE)
-    assert list(counts) == OWNED
+    assert list(counts) == owned()
     for key, expected in SCALE_1.items():
         assert counts[key] == expected, key
     # A few GitHub events are delivered twice on purpose.
@@ -116,3 +120,61 @@ def test_reference_date_defaults_to_today_utc(tmp_path: Path) -> None:
 def test_rejects_scale_below_1(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         generate(tmp_path, scale=0)
+
+
+# What the generator wrote before its per-source generators were discovered (each module's
+# ``SAMPLE``) instead of called one by one: same seed and reference date, same bytes.
+# Faker's data is part of the output, so a Faker upgrade that changes its word lists
+# changes these too; regenerate them deliberately then, never to make a change pass.
+GOLDEN_TREES = {
+    (1, 7): "40b0f394459f3b6eba39359462e65dba4c0e83bb79ad4f610346bc7e5a7ef23d",
+    (2, 11): "fb8781f2df189666d665b7c45d12c90457c2a52ab944391d6f30d8d02a672b9e",
+}
+
+
+def tree_digest(root: Path) -> str:
+    """One sha256 over every file's relative path and content."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize(("scale", "seed"), list(GOLDEN_TREES))
+def test_output_is_the_pinned_bytes(tmp_path: Path, scale: int, seed: int) -> None:
+    generate(tmp_path, scale=scale, seed=seed, reference_date=REFERENCE_DATE)
+    assert tree_digest(tmp_path) == GOLDEN_TREES[(scale, seed)]
+
+
+def test_every_registered_source_has_a_sample_generator() -> None:
+    paths = owned()
+    for spec in SPECS.values():
+        for folder in spec.folders.values():
+            assert f"{spec.name}/{folder}" in paths, spec.name
+
+
+def test_generators_run_in_their_declared_order() -> None:
+    sources = sample_sources()
+    assert [s.order for s in sources] == sorted(s.order for s in sources)
+    first = [s.folders[0] for s in sources]
+    # Gong archives deals before HubSpot renders them; GitHub reads Linear's issue keys.
+    assert first.index("gong/calls") < first.index("hubspot/companies")
+    assert first.index("linear/issues") < first.index("github/events")
+
+
+def test_two_generators_with_one_order_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    clash = SampleSource(order=sample_sources()[1].order, folders=("x/y",), write=lambda run: {})
+    monkeypatch.setattr(sample_gong, "SAMPLE", clash)
+    with pytest.raises(ValueError, match="share an order"):
+        sample_sources()
+
+
+def test_a_generator_must_write_exactly_what_it_owns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sloppy = SampleSource(order=1, folders=("x/y",), write=lambda run: {"x/z": 0})
+    monkeypatch.setattr(sample_gong, "SAMPLE", sloppy)
+    with pytest.raises(ValueError, match="not its own"):
+        generate(tmp_path, reference_date=REFERENCE_DATE)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline_tests.conftest import fakesnow_warehouse
@@ -15,7 +16,7 @@ from sophia_pipeline_tests.conftest import fakesnow_warehouse
 @pytest.fixture(params=["duckdb", "snowflake"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
     if request.param == "duckdb":
-        wh: Warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+        wh: Warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"), raw_tables=raw_tables())
         wh.ensure_schema()
         yield wh
         return

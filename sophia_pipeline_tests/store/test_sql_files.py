@@ -1,6 +1,7 @@
 """Every file in store/sql/ runs: as Snowflake SQL through fakesnow, and as its DuckDB
 rendering (store/warehouse.py: ddl_statements) in DuckDB. Each file runs after the files before
-it (its dependencies), twice (the DDL is re-run at every step start)."""
+it (its dependencies), twice (the DDL is re-run at every step start). The raw-table template
+(10_raw.sql) is rendered for every registered source's raw table."""
 
 from __future__ import annotations
 
@@ -10,10 +11,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
 
-from sophia_pipeline.store.warehouse import ddl_files, ddl_statements
+from sophia_pipeline.sources.registry import SPECS, raw_tables
+from sophia_pipeline.store.warehouse import (
+    DDL_DIR,
+    RAW_TABLE_TEMPLATE,
+    ddl_files,
+    ddl_statements,
+    render_raw_tables,
+    tables_in_ddl,
+)
 
 SQL_FILES = ddl_files()
+RAW_TABLES = raw_tables()
 DASHBOARD = "executive_intelligence.executive_dashboard_daily"
 
 
@@ -27,8 +38,8 @@ def statements_of(path: Traversable, dialect: str, tmp: Path) -> tuple[list[str]
             (before / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
         if f.name <= path.name:
             (upto / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
-    prior = ddl_statements(dialect, before)
-    everything = ddl_statements(dialect, upto)
+    prior = ddl_statements(dialect, before, RAW_TABLES)
+    everything = ddl_statements(dialect, upto, RAW_TABLES)
     assert everything[: len(prior)] == prior
     return prior, everything[len(prior) :]
 
@@ -62,6 +73,42 @@ def test_file_runs_in_fakesnow(path: Traversable, tmp_path: Path) -> None:
         for stmt in prior + own + own:
             cur.execute(stmt)
         con.close()
+
+
+def test_the_raw_template_renders_one_snowflake_table_per_source() -> None:
+    template = (DDL_DIR / RAW_TABLE_TEMPLATE).read_text(encoding="utf-8")
+    statements = sqlglot.parse(render_raw_tables(template, RAW_TABLES), read="snowflake")
+    creates = [s for s in statements if s]
+    assert len(creates) == len(SPECS) == len(set(RAW_TABLES))
+    for stmt, spec in zip(creates, SPECS.values(), strict=True):
+        assert isinstance(stmt, sqlglot.exp.Create) and stmt.kind == "TABLE"
+        table = stmt.this.this
+        assert f"{table.db}.{table.name}" == spec.raw_table
+        columns = [c.name for c in stmt.this.expressions]
+        assert columns == [
+            "entity",
+            "record_id",
+            "content_hash",
+            "partition_date",
+            "source_file",
+            "line_no",
+            "payload",
+            "loaded_at",
+        ]
+        rendered = stmt.sql(dialect="snowflake")
+        assert f"CREATE TABLE IF NOT EXISTS {spec.raw_table} (" in rendered
+        assert "CLUSTER BY (partition_date)" in rendered
+        # The Snowflake rendering parses back to the same statement.
+        assert sqlglot.parse_one(rendered, read="snowflake") == stmt
+
+
+def test_the_raw_tables_are_exactly_the_names_passed_in() -> None:
+    without = tables_in_ddl()
+    assert not [t for t in without if t.startswith("raw.")]
+    assert tables_in_ddl(raw_tables=RAW_TABLES) == [*RAW_TABLES, *without]
+    assert tables_in_ddl(raw_tables=["raw.toy_records"]) == ["raw.toy_records", *without]
+    with pytest.raises(ValueError):
+        ddl_statements("duckdb", raw_tables=["raw.x; DROP TABLE staging.documents"])
 
 
 def test_dynamic_table_is_a_view_in_duckdb_and_a_dynamic_table_in_snowflake() -> None:

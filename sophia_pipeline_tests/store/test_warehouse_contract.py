@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
+from sophia_pipeline.sources.registry import SPECS, raw_tables
 from sophia_pipeline.store.warehouse import Warehouse, ddl_statements, tables_in_ddl
 
 
@@ -32,9 +33,25 @@ def docs(ids: list[str], day: date) -> pd.DataFrame:
 
 def test_every_ddl_table_exists_and_starts_empty(warehouse: Warehouse) -> None:
     counts = warehouse.table_counts()
-    assert set(counts) == set(tables_in_ddl())
+    assert set(counts) == set(tables_in_ddl(raw_tables=raw_tables()))
     assert "gong_intelligence.call_transcripts" in counts
     assert all(n == 0 for n in counts.values())
+
+
+def test_every_sources_raw_table_exists_after_ensure_schema(warehouse: Warehouse) -> None:
+    counts = warehouse.table_counts()
+    for spec in SPECS.values():
+        assert counts[spec.raw_table] == 0, spec.name
+        assert list(warehouse.query(f"SELECT * FROM {spec.raw_table} LIMIT 0").columns) == [
+            "entity",
+            "record_id",
+            "content_hash",
+            "partition_date",
+            "source_file",
+            "line_no",
+            "payload",
+            "loaded_at",
+        ]
 
 
 def test_schema_creation_is_idempotent(warehouse: Warehouse) -> None:

@@ -23,6 +23,7 @@ from sophia_pipeline.defs.webhook_sensors import (
     sensor_name,
 )
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch
 from sophia_pipeline_tests.webhooks.payloads import (
@@ -60,7 +61,7 @@ def execute(
 
 
 def warehouse() -> DuckDBWarehouse:
-    wh = DuckDBWarehouse(path=str(load_settings().duckdb_path))
+    wh = DuckDBWarehouse(path=str(load_settings().duckdb_path), raw_tables=raw_tables())
     wh.ensure_schema()
     return wh
 
