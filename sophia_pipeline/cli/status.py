@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from sophia_pipeline.defs.resources import resources_for
 from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.store import ops
-from sophia_pipeline.store.warehouse import Warehouse
+from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.warehouse import Warehouse, tables_in_ddl
 from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
 from sophia_pipeline.webhooks.landing import LandingStore
 
@@ -18,12 +20,11 @@ log = logging.getLogger(__name__)
 RUN_LOG = "ops.embed_runs"
 
 
-def unprocessed_counts(settings: Settings, warehouse: Warehouse) -> dict[str, int]:
+def unprocessed_counts(settings: Settings, warehouse: Warehouse | None) -> dict[str, int]:
     """Landed webhook events the raw layer has not loaded yet, per source: those after
     each source's committed cursor (``ops.webhook_cursors``); everything landed when
-    nothing was committed yet. The warehouse schema must exist
-    (``warehouse.ensure_schema()``)."""
-    committed = ops.webhook_cursors(warehouse)
+    nothing was committed yet (or no warehouse exists yet: ``None``)."""
+    committed = ops.webhook_cursors(warehouse) if warehouse is not None else {}
     store = LandingStore(settings.webhook_landing_dir)
     counts: dict[str, int] = {}
     for source in WEBHOOK_SOURCES:
@@ -38,12 +39,27 @@ def unprocessed_counts(settings: Settings, warehouse: Warehouse) -> dict[str, in
     return counts
 
 
+def _reader(warehouse: Warehouse) -> Warehouse | None:
+    """The warehouse opened for reading only, or None where there is nothing to read yet
+    (no DuckDB file): ``status`` never writes the warehouse, so only runs do."""
+    if isinstance(warehouse, DuckDBWarehouse):
+        if not Path(warehouse.path).exists():
+            return None
+        return DuckDBWarehouse(path=warehouse.path, raw_tables=warehouse.raw_tables, read_only=True)
+    return warehouse
+
+
 def collect_status(settings: Settings) -> dict[str, Any]:
     resources = resources_for(settings)
-    warehouse: Warehouse = resources["warehouse"]  # type: ignore[assignment]
+    configured: Warehouse = resources["warehouse"]  # type: ignore[assignment]
     vectors: VectorStore = resources["vector_store"]  # type: ignore[assignment]
-    warehouse.ensure_schema()
-    counts = warehouse.table_counts()
+    warehouse = _reader(configured)
+    if warehouse is None:
+        counts = dict.fromkeys(tables_in_ddl(raw_tables=configured.raw_tables), 0)
+        existing: set[str] = set()
+    else:
+        counts = warehouse.existing_table_counts()
+        existing = warehouse.existing_tables()
     # A log of runs, not data: it grows with every run by design, so it is reported
     # apart from the tables whose counts a re-run must leave unchanged.
     runs_logged = counts.pop(RUN_LOG, 0)
@@ -53,7 +69,11 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "tables": counts,
         "embed_runs_logged": runs_logged,
         "vectors": vectors.count(),
-        "dead_letters": warehouse.count("ops.dead_letters"),
-        "webhooks_unprocessed": unprocessed_counts(settings, warehouse),
-        "last_run": ops.last_embed_run(warehouse),
+        "dead_letters": counts.get("ops.dead_letters", 0),
+        "webhooks_unprocessed": unprocessed_counts(
+            settings, warehouse if "ops.webhook_cursors" in existing else None
+        ),
+        "last_run": ops.last_embed_run(warehouse)
+        if warehouse is not None and RUN_LOG in existing
+        else None,
     }

@@ -73,7 +73,14 @@ class LanceDBVectorStore(VectorStore):
         return len(ids)
 
     def count(self) -> int:
-        return int(self._table().count_rows())
+        # Reading creates nothing: a count before the first sync is 0, not a new table.
+        if not Path(self.uri).exists():
+            return 0
+        try:
+            table = lancedb.connect(self.uri).open_table(self.table_name)
+        except ValueError:  # "Table ... was not found"
+            return 0
+        return int(table.count_rows())
 
     def ids(self) -> set[str]:
         return set(self._table().to_arrow().column("id").to_pylist())

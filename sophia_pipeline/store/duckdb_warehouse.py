@@ -49,16 +49,20 @@ class DuckDBWarehouse(Warehouse):
     (the webserver, run workers, the CLI) take turns instead of holding the lock."""
 
     path: str
+    # Opened read-only: never writes the file (``status`` reads it while runs may write).
+    read_only: bool = False
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = _open(self.path)
+        con = _open(self.path, self.read_only)
         try:
             yield con
         finally:
             con.close()
 
     def ensure_schema(self) -> None:
+        if self.read_only:
+            return  # creating the schema is a write; a reader finds what is there
         with self._connect() as con:
             for stmt in ddl_statements("duckdb", raw_tables=self.raw_tables):
                 con.execute(stmt)
@@ -104,6 +108,7 @@ class DuckDBWarehouse(Warehouse):
     stop=stop_after_delay(120),
     reraise=True,
 )
-def _open(path: str) -> duckdb.DuckDBPyConnection:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(path)
+def _open(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(path, read_only=read_only)

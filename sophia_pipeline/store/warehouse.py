@@ -223,6 +223,23 @@ class Warehouse(dg.ConfigurableResource):
     def table_counts(self) -> dict[str, int]:
         return {t: self.count(t) for t in tables_in_ddl(raw_tables=self.raw_tables)}
 
+    def existing_tables(self) -> set[str]:
+        """``schema.table`` of every table and view the warehouse holds now (lower case)."""
+        df = self.query("SELECT table_schema, table_name FROM information_schema.tables")
+        return {
+            f"{schema}.{name}".lower()
+            for schema, name in zip(df["table_schema"], df["table_name"], strict=True)
+        }
+
+    def existing_table_counts(self) -> dict[str, int]:
+        """Rows of every table the DDL names; 0 for one not created yet. Creates nothing:
+        for readers (``status``) that must not write the warehouse."""
+        existing = self.existing_tables()
+        return {
+            t: self.count(t) if t in existing else 0
+            for t in tables_in_ddl(raw_tables=self.raw_tables)
+        }
+
 
 def align_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``df`` with exactly the table's columns, in its order (missing ones null)."""

@@ -150,3 +150,10 @@ def test_transaction_commits_every_table_or_none(warehouse: Warehouse) -> None:
         assert tx.rows("SELECT cursor FROM ops.webhook_cursors WHERE source = ?", ["s"]) == [
             ("c1",)
         ]
+
+
+def test_existing_tables_lists_what_ensure_schema_made(warehouse: Warehouse) -> None:
+    existing = warehouse.existing_tables()
+    assert {"raw.gong_calls", "staging.chunks", "ops.dead_letters"} <= existing
+    counts = warehouse.existing_table_counts()
+    assert counts == warehouse.table_counts()
