@@ -22,6 +22,7 @@ from sophia_pipeline.store.warehouse import (
     render_raw_tables,
     tables_in_ddl,
 )
+from sophia_pipeline_tests.store.raw_shape import RAW_COLUMNS
 
 SQL_FILES = ddl_files()
 RAW_TABLES = raw_tables()
@@ -85,16 +86,7 @@ def test_the_raw_template_renders_one_snowflake_table_per_source() -> None:
         table = stmt.this.this
         assert f"{table.db}.{table.name}" == spec.raw_table
         columns = [c.name for c in stmt.this.expressions]
-        assert columns == [
-            "entity",
-            "record_id",
-            "content_hash",
-            "partition_date",
-            "source_file",
-            "line_no",
-            "payload",
-            "loaded_at",
-        ]
+        assert columns == RAW_COLUMNS
         rendered = stmt.sql(dialect="snowflake")
         assert f"CREATE TABLE IF NOT EXISTS {spec.raw_table} (" in rendered
         assert "CLUSTER BY (partition_date)" in rendered

@@ -10,6 +10,7 @@ import pytest
 
 from sophia_pipeline.sources.registry import SPECS, raw_tables
 from sophia_pipeline.store.warehouse import Warehouse, ddl_statements, tables_in_ddl
+from sophia_pipeline_tests.store.raw_shape import RAW_COLUMNS
 
 
 def docs(ids: list[str], day: date) -> pd.DataFrame:
@@ -42,16 +43,9 @@ def test_every_sources_raw_table_exists_after_ensure_schema(warehouse: Warehouse
     counts = warehouse.table_counts()
     for spec in SPECS.values():
         assert counts[spec.raw_table] == 0, spec.name
-        assert list(warehouse.query(f"SELECT * FROM {spec.raw_table} LIMIT 0").columns) == [
-            "entity",
-            "record_id",
-            "content_hash",
-            "partition_date",
-            "source_file",
-            "line_no",
-            "payload",
-            "loaded_at",
-        ]
+        assert (
+            list(warehouse.query(f"SELECT * FROM {spec.raw_table} LIMIT 0").columns) == RAW_COLUMNS
+        )
 
 
 def test_schema_creation_is_idempotent(warehouse: Warehouse) -> None:
