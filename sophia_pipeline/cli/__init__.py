@@ -272,7 +272,7 @@ def environment_problem(exc: BaseException) -> str | None:
         if isinstance(cause, SettingsError | MissingCredentialError):
             return str(cause)
         seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
+        cause = cause.__cause__
     return None
 
 
