@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline.settings import Settings, SettingsError, load_settings
 
 # The instance config beside pyproject.toml (the CLI runs from the project checkout).
 DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
@@ -52,12 +52,21 @@ def _is_iso_date(text: str) -> bool:
         return False
 
 
+def iso_date(text: str) -> date:
+    """An argparse type: a bad date is a usage error naming it, not a traceback."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from sophia_pipeline.sample.generator import generate
 
     settings = load_settings()
-    ref = date.fromisoformat(args.reference_date) if args.reference_date else None
-    counts = generate(settings.landing_dir, scale=args.scale, seed=args.seed, reference_date=ref)
+    counts = generate(
+        settings.landing_dir, scale=args.scale, seed=args.seed, reference_date=args.reference_date
+    )
     print(json.dumps({"landing_dir": str(settings.landing_dir), "written": counts}, indent=2))
     return 0
 
@@ -70,8 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _dagster_home(settings)
-    if args.start and args.end:
-        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    if args.start is not None and args.end is not None:  # both or neither: see check_run_range
+        start, end = args.start, args.end
     else:
         found = landed_date_range(settings.landing_dir)
         if found is None:
@@ -204,13 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
-        "--reference-date", help="YYYY-MM-DD; data covers the 90 days before it (default today)"
+        "--reference-date",
+        type=iso_date,
+        help="YYYY-MM-DD; data covers the 90 days before it (default today)",
     )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("run", help="materialize every asset for the active profile, in one run")
-    p.add_argument("--start", help="first partition (YYYY-MM-DD); default: earliest landed day")
-    p.add_argument("--end", help="last partition, inclusive; default: latest landed day")
+    p.add_argument(
+        "--start", type=iso_date, help="first partition (YYYY-MM-DD); default: earliest landed day"
+    )
+    p.add_argument(
+        "--end", type=iso_date, help="last partition, inclusive; default: latest landed day"
+    )
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=cmd_run)
 
@@ -234,9 +249,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_run_range(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuses (exit 2) a half range, which would otherwise run every landed day, and a
+    reversed one, which would otherwise "succeed" having done nothing."""
+    if (args.start is None) != (args.end is None):
+        parser.error("--start and --end go together (or give neither: every landed day)")
+    if args.start is not None and args.start > args.end:
+        parser.error(f"--start {args.start} is after --end {args.end}")
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """The message of a bad or incomplete environment behind ``exc``, else None.
+
+    Dagster's defs loader wraps what a defs module raises, so the cause chain is walked.
+    Both errors name the variables and never their values, so the message is safe to print.
+    """
+    from sophia_pipeline.defs.resources import MissingCredentialError
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, SettingsError | MissingCredentialError):
+            return str(cause)
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args: Any = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    args: Any = parser.parse_args(argv)
+    if args.command == "run":
+        check_run_range(parser, args)
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        # A configuration mistake, not a bug: one line and argparse's exit code, no traceback.
+        parser.exit(2, f"{parser.prog}: error: {problem}\n")
 
 
 if __name__ == "__main__":

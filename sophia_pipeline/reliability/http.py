@@ -180,20 +180,40 @@ class _MaskHttpxQuerySecrets(logging.Filter):
     """httpx logs every request URL at INFO, query string included: mask credentials.
 
     Our own clients send secrets in headers only, but a caller passing ``api_key=`` in
-    ``params`` must not leak it through httpx's log line either.
+    ``params`` must not leak it through httpx's log line either; nor may a URL whose path
+    is the secret (a Slack incoming webhook's), registered with ``hide_in_http_logs``.
     """
 
     _redactor = Redactor([])
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
+            redactor = self._redactor
             record.args = tuple(
-                self._redactor.url(arg)
+                redactor.url(arg)
                 if isinstance(arg, httpx.URL) or (isinstance(arg, str) and "?" in arg)
+                else redactor.text(arg)
+                if isinstance(arg, str)
                 else arg
                 for arg in record.args
             )
         return True
+
+
+_LOG_SECRETS: set[str] = set()
+
+
+def hide_in_http_logs(url: str) -> None:
+    """Masks ``url``'s path (and the URL whole) wherever httpx logs it: for URLs that are
+    themselves the credential, like a webhook's. The host stays visible, to debug with."""
+    parsed = httpx.URL(url)
+    # The path as given and as httpx sends (and logs) it, percent-encoding normalized.
+    found = {url, urlsplit(url).path, parsed.path, parsed.raw_path.decode("ascii")}
+    found = {value for value in found if value not in ("", "/")}
+    if not found <= _LOG_SECRETS:
+        _LOG_SECRETS.update(found)
+        # Rebuilt, not mutated: a filter running in another thread sees one or the other.
+        _MaskHttpxQuerySecrets._redactor = Redactor(_LOG_SECRETS)
 
 
 def _install_httpx_filter() -> None:

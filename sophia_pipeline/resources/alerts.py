@@ -4,8 +4,9 @@ One alert is one JSON POST: ``text`` (what Slack shows) plus ``alert`` (the stru
 fields, for n8n or anything else), and an ``X-Sophia-Alert-Id`` header carrying the
 dedupe key so a receiver can drop a repeat. 5xx, 429 and connection errors are retried
 with jittered exponential backoff (the reliability layer's policy, honouring
-Retry-After); other 4xx fail at once. The webhook URL is a secret (Slack's carries the
-token in its path): it is never logged, only its host.
+Retry-After); other 4xx and every 3xx (never followed) fail at once. The webhook URL
+is a secret (Slack's carries the token in its path): it is never logged, only its host,
+and httpx's own request log masks its path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dagster as dg
 import httpx
 
 from sophia_pipeline.reliability.errors import HttpStatusError
+from sophia_pipeline.reliability.http import hide_in_http_logs
 from sophia_pipeline.reliability.retry import RetryConfig, describe_exception, retrying
 
 log = logging.getLogger(__name__)
@@ -63,12 +65,15 @@ class WebhookAlertPoster(dg.ConfigurableResource):
         attempts = 0
         url = self.webhook_url
         safe = self._safe_url()
+        hide_in_http_logs(url)  # httpx logs each request's URL at INFO: the token with it
 
         def attempt(client: httpx.Client) -> int:
             nonlocal attempts
             attempts += 1
             response = client.post(url, json=payload, headers={"X-Sophia-Alert-Id": alert_id})
-            if response.status_code >= 400:
+            # Only 2xx is delivered. A 3xx is not followed either: a redirect of a URL that
+            # holds a secret is suspicious, so it is a failure, tried again by later runs.
+            if not 200 <= response.status_code < 300:
                 retry_after = response.headers.get("retry-after")
                 raise HttpStatusError(
                     dependency="alert_webhook",

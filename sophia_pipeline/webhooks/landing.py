@@ -73,6 +73,11 @@ SEGMENT_SUFFIX = ".jsonl"
 LOCK_NAME = ".writer.lock"
 DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_SEGMENT_AGE_S = 3600.0
+# After a failed write the store reports not writable for this long (the Retry-After the
+# receiver sends), then probes again: readiness neither flaps nor stays down for good.
+DEFAULT_RECOVERY_PROBE_AFTER_S = 5.0
+# The probe writes one page, as events do: a disk with a few bytes left still fails it.
+_PROBE_BYTES = 4096
 _READ_BLOCK = 1024 * 1024
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SEGMENT_RE = re.compile(r"^segment-(\d{1,18})\.jsonl$")
@@ -256,14 +261,23 @@ class LocalFolderBackend:
         return _LocalSegment(fd)
 
     def probe_writable(self) -> bool:
+        """Whether a durable write would succeed now: a page written and fsynced by the
+        same code that appends events, then removed."""
         probe = self.root / f".probe-{os.getpid()}-{threading.get_ident()}"
         try:
-            with open(probe, "wb") as f:
-                f.write(b"ok")
-            probe.unlink()
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError:
             return False
-        return True
+        segment = _LocalSegment(fd)
+        try:
+            segment.append_durable(b"\n" * _PROBE_BYTES)
+            return True
+        except OSError:
+            return False
+        finally:
+            segment.close()
+            with contextlib.suppress(OSError):
+                probe.unlink()
 
 
 # --------------------------------------------------------------------------- cursors
@@ -343,7 +357,10 @@ class _Writer:
         self._segments: dict[str, _OpenSegment] = {}
         self._last_seq: dict[str, int] = {}
         self.queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self.healthy = True
+        # When the last commit failed (time.monotonic()); None while commits succeed.
+        # Set by this thread, cleared by it or by a successful probe (is_writable).
+        self._failed_at: float | None = None
+        self._health_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="landing-writer", daemon=True)
 
     def _run(self) -> None:
@@ -368,7 +385,7 @@ class _Writer:
                 except Exception as exc:
                     # Never leave a caller waiting forever on a bug in here.
                     log.exception("landing writer failed on a batch of %d", len(batch))
-                    self.healthy = False
+                    self._record(ok=False)
                     for p in batch:
                         _resolve(p.future, LandingError(f"landing writer failed: {exc}"))
         finally:
@@ -445,8 +462,22 @@ class _Writer:
                 _resolve(p.future, False)
             else:
                 _resolve(p.future, LandingError("original write failed; retry"))
-        self.healthy = all_ok
+        self._record(ok=all_ok)
         self._on_batch(len(batch))
+
+    def _record(self, ok: bool) -> None:
+        with self._health_lock:
+            self._failed_at = None if ok else time.monotonic()
+
+    @property
+    def failed_at(self) -> float | None:
+        return self._failed_at
+
+    def recovered(self, failed_at: float) -> None:
+        """Clears the failure recorded at ``failed_at``; a newer one stays."""
+        with self._health_lock:
+            if self._failed_at == failed_at:
+                self._failed_at = None
 
 
 # --------------------------------------------------------------------------- store
@@ -469,6 +500,7 @@ class LandingStore:
         max_batch_events: int = 4096,
         clock: Callable[[], float] = time.time,
         on_batch: Callable[[int], None] | None = None,
+        recovery_probe_after_s: float = DEFAULT_RECOVERY_PROBE_AFTER_S,
     ) -> None:
         if isinstance(root, str | os.PathLike):
             self.backend: SegmentBackend = LocalFolderBackend(root)
@@ -482,6 +514,7 @@ class LandingStore:
         self.on_batch = on_batch
         self._writer: _Writer | None = None
         self._state_lock = threading.Lock()
+        self.recovery_probe_after_s = recovery_probe_after_s
 
     # ---- readers -----------------------------------------------------------------
 
@@ -741,8 +774,20 @@ class LandingStore:
         return await asyncio.wrap_future(fut)
 
     def is_writable(self) -> bool:
-        """The writer is running, its last commit succeeded and the storage takes writes."""
+        """The writer is running and the storage takes writes (a probe, each call).
+
+        After a failed commit: False for ``recovery_probe_after_s``, then the probe
+        decides, so a disk that has space again is writable again without waiting for
+        some event to succeed first.
+        """
         w = self._writer
         if w is None or not w.thread.is_alive():
             return False
-        return w.healthy and self.backend.probe_writable()
+        failed_at = w.failed_at
+        if failed_at is not None and time.monotonic() - failed_at < self.recovery_probe_after_s:
+            return False
+        if not self.backend.probe_writable():
+            return False
+        if failed_at is not None:
+            w.recovered(failed_at)
+        return True

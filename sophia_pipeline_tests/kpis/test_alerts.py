@@ -4,6 +4,7 @@ threshold crossing, retried on 500 inside the run, never repeated by a re-run.""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -149,3 +150,47 @@ def test_without_a_webhook_alerts_are_recorded_unsent(warehouse: DuckDBWarehouse
     assert "1 already handled" in tick(warehouse, WebhookAlertPoster())
     status = warehouse.query("SELECT status FROM executive_intelligence.alerts")["status"]
     assert list(status) == ["unsent"]
+
+
+def test_a_redirect_is_a_failed_delivery_not_followed_and_tried_again_later(
+    httpserver: HTTPServer, warehouse: DuckDBWarehouse
+) -> None:
+    add_mentions(warehouse, "Clari", 1, 6, 1)
+    # A webhook URL holds a secret: a redirect of it is suspicious, never "delivered".
+    httpserver.expect_request("/elsewhere").respond_with_data("taken")
+    httpserver.expect_request("/hooks/alerts", method="POST").respond_with_data(
+        "moved", status=301, headers={"Location": httpserver.url_for("/elsewhere")}
+    )
+    p = poster(httpserver)
+    assert "1 failed" in tick(warehouse, p)
+    assert [req.path for req, _ in httpserver.log] == ["/hooks/alerts"]  # not followed
+    row = warehouse.query("SELECT status, posted_at, last_error FROM executive_intelligence.alerts")
+    assert row.iloc[0]["status"] == "failed" and "HTTP 301" in row.iloc[0]["last_error"]
+    assert pd.isna(row.iloc[0]["posted_at"])
+    # A later run tries it again (the bounded rounds of the 503 test above).
+    assert "1 failed" in tick(warehouse, p)
+    assert [req.path for req, _ in httpserver.log] == ["/hooks/alerts"] * 2
+
+
+@pytest.mark.parametrize("status", [200, 301, 503])
+def test_the_webhook_token_appears_in_no_log(
+    status: int, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "T0K3N-sophia-4f1c9e"
+    path = f"/services/T01/B02/{token}"
+    httpserver.expect_request(path, method="POST").respond_with_data("x", status=status)
+    # Everything, httpx's request line (INFO) and httpcore's traces (DEBUG) included.
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    p = WebhookAlertPoster(
+        webhook_url=httpserver.url_for(path), base_delay_s=0.01, max_delay_s=0.02, max_attempts=2
+    )
+    delivery = p.post({"text": "hi"}, "alert-1")
+    assert delivery.ok == (status == 200)
+    # The client's side only: werkzeug is the test's server, logging the path it was sent.
+    records = [r for r in caplog.records if not r.name.startswith("werkzeug")]
+    assert any(r.name == "httpx" for r in records)  # the request line was logged
+    logged = "".join(f"{r.getMessage()} {r.args!r} {r.msg!r}\n" for r in records)
+    assert token not in logged
+    assert str(httpserver.port) in logged  # the host is still there to debug with

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import json
 import logging
@@ -15,6 +16,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from sophia_pipeline.webhooks import landing
 from sophia_pipeline.webhooks.app import create_app
 from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline.webhooks.server import ConfigError, JsonLogFormatter, build_app
@@ -343,6 +345,32 @@ def test_ready_is_503_when_the_landing_folder_is_not_writable(tmp_path: Path) ->
         assert c.get("/ready").status_code == 200
         store.close()  # the writer is gone: not ready
         assert c.get("/ready").status_code == 503
+
+
+def test_ready_recovers_once_the_disk_has_space_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LandingStore(tmp_path / "land")
+    # No hold after a failed write (default: a few seconds): this test needs no sleep.
+    store.recovery_probe_after_s = 0.0
+    app = create_app(store, SLACK_SECRET, GITHUB_SECRET)
+
+    def disk_full(self: object, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    body = encode(github_push())
+    with TestClient(app) as c:
+        assert c.get("/ready").status_code == 200
+        with monkeypatch.context() as full:
+            full.setattr(landing._LocalSegment, "append_durable", disk_full)
+            r = c.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
+            assert r.status_code == 503
+            assert c.get("/ready").status_code == 503  # still full: still not ready
+        # Space again, and no event has succeeded since: /ready finds out by itself.
+        assert c.get("/ready").json() == {"ok": True, "landing_writable": True}
+        r = c.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
+        assert r.status_code == 200 and r.json()["duplicate"] is False
+    assert _landed(store, "github") == [r.json()["id"]]
 
 
 def test_landing_failure_is_503_not_500(tmp_path: Path) -> None:
