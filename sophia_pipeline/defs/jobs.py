@@ -92,6 +92,8 @@ def reparse(spec: SourceSpec, row: dict[str, Any]) -> Accepted[Any] | Rejected:
         obj = to_landing(spec.name, json.loads(payload))
     except json.JSONDecodeError as exc:
         return Rejected(payload, source_file, line_no, f"invalid JSON: {exc.msg}")
+    except RecursionError:
+        return Rejected(payload, source_file, line_no, "invalid JSON: nested too deeply")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Rejected(payload, source_file, line_no, f"schema violation: {exc!r}"[:500])
     return validate_record(

@@ -55,6 +55,13 @@ class Rejected:
     line_no: int
     error: str
 
+    def __post_init__(self) -> None:
+        # Bad input is what lands here: text UTF-8 cannot hold (an unpaired surrogate
+        # from a JSON escape) would break the dead-letter id and the warehouse insert,
+        # so it is kept as its escape (``\ud83d``), which in JSON text is the same value.
+        object.__setattr__(self, "raw", _storable(self.raw))
+        object.__setattr__(self, "error", _storable(self.error))
+
     @property
     def dead_letter_id(self) -> str:
         key = f"{self.source_file}\x00{self.line_no}\x00{self.raw}"
@@ -84,6 +91,54 @@ def canonical_json(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def content_hash(raw: str) -> str:
+    """The sha256 of a record's canonical JSON. ``ValueError`` when the record holds
+    text UTF-8 cannot encode: an unpaired surrogate, valid as a JSON escape, which is
+    what a client sends when it cuts an emoji at a UTF-16 boundary."""
+    try:
+        data = raw.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"invalid text: unpaired surrogate {ascii(raw[exc.start])} in a string "
+            "(text cut inside a UTF-16 pair)"
+        ) from None
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_json(line: str) -> tuple[Any, str | None]:
+    """A line's JSON value, or ``(None, reason)`` when it is not JSON this parser can
+    read (nesting deeper than the interpreter's recursion limit included)."""
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+
+
+def invalid_utf8(text: str) -> tuple[str, str] | None:
+    """For text read with ``errors="surrogateescape"``: ``None`` when its bytes were
+    valid UTF-8, else (the bytes shown with ``\\xNN`` escapes, the reason). Bytes are never
+    replaced: two ids that differ only by an invalid byte must not become one."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = f"invalid UTF-8: {exc.reason} at byte {exc.start + 1}"
+    else:
+        reason = "invalid UTF-8"  # bytes that only decode once rejoined
+    return data.decode("utf-8", "backslashreplace"), reason
+
+
+def _storable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 Parse = Callable[[dict[str, Any]], BaseModel]
 
 
@@ -98,8 +153,13 @@ def validate_record(
         return Rejected(line, str(path), line_no, _readable(exc))
     except (ValueError, KeyError, TypeError) as exc:
         return Rejected(line, str(path), line_no, f"schema violation: {exc}")
+    except RecursionError:
+        return Rejected(line, str(path), line_no, "schema violation: nested too deeply")
     raw = canonical_json(obj)
-    digest = hashlib.sha256(raw.encode()).hexdigest()
+    try:
+        digest = content_hash(raw)
+    except ValueError as exc:
+        return Rejected(line, str(path), line_no, str(exc))
     return Accepted(record, raw, str(path), line_no, digest, entity, day)
 
 
@@ -118,15 +178,17 @@ def parse_jsonl(
     )
     accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+    # surrogateescape: an invalid byte survives decoding so the line can be rejected.
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
         for line_no, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                error = f"invalid JSON: {exc.msg} at column {exc.colno}"
+            if (bad := invalid_utf8(line)) is not None:
+                rejected.append(Rejected(bad[0], str(path), line_no, bad[1]))
+                continue
+            obj, error = load_json(line)
+            if error is not None:
                 rejected.append(Rejected(line, str(path), line_no, error))
                 continue
             result = validate_record(obj, line, path, line_no, fn, entity, day)
@@ -148,15 +210,28 @@ def parse_csv(
     is rejected alone and the rest of the file loads. ``line_no`` counts data rows from 1."""
     accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+    # surrogateescape: an invalid byte survives decoding so the row can be rejected.
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != columns:
             error = f"unexpected columns {reader.fieldnames}, expected {columns}"
             return [], [Rejected(",".join(reader.fieldnames or []), str(path), 0, error)]
         for row_no, row in enumerate(reader, start=1):
-            line = canonical_json(row)
-            if None in row or any(v is None for v in row.values()):
-                rejected.append(Rejected(line, str(path), row_no, "wrong number of fields"))
+            # Fields past the header's sit under the key None (DictReader's restkey),
+            # which canonical JSON cannot sort: kept under "" for the dead letter.
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            line = canonical_json({**row, "": extra} if extra is not None else row)
+            if extra is not None or any(v is None for v in row.values()):
+                got = sum(v is not None for v in row.values()) + len(extra or [])
+                error = f"wrong number of fields: {got}, expected {len(columns)}"
+                rejected.append(Rejected(line, str(path), row_no, error))
+                continue
+            if (bad := invalid_utf8(line)) is not None:
+                column, reason = next(
+                    (k, r[1]) for k, v in row.items() if (r := invalid_utf8(v)) is not None
+                )
+                error = f"{reason} in column {column}"
+                rejected.append(Rejected(bad[0], str(path), row_no, error))
                 continue
             result = validate_record(row, line, path, row_no, parse, entity, day)
             if isinstance(result, Accepted):

@@ -22,7 +22,6 @@ event, the segment file and its line, for the dead-letter table. No Dagster here
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sophia_pipeline.sources import github, slack
-from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json
+from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, content_hash
 from sophia_pipeline.sources.registry import SourceSpec
 from sophia_pipeline.webhooks.landing import LandedEvent, LandingStore, decode_cursor, segment_name
 
@@ -131,13 +130,15 @@ def convert(
         obj = converter.to_record(event)
         record = spec.parse(entity, obj)
         day = converter.day_of(record)
+        raw = canonical_json(obj)
+        digest = content_hash(raw)  # ValueError for an unpaired surrogate in the text
     except ValidationError as exc:
         error = f"{what}: {_readable(exc)}"
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         error = f"{what}: {exc}"
+    except RecursionError:
+        error = f"{what}: nested too deeply"
     else:
-        raw = canonical_json(obj)
-        digest = hashlib.sha256(raw.encode()).hexdigest()
         return Accepted(record, raw, source_file, line_no, digest, entity, day)
     # The converted record when there is one (what a replay would parse), else the
     # delivery as landed.

@@ -205,6 +205,34 @@ def test_malformed_slack_envelope_is_rejected_with_a_readable_reason(tmp_path: P
     assert '"EvBAD"' in bad.raw  # the delivery itself, for a replay
 
 
+def test_a_lone_surrogate_in_a_slack_event_is_rejected_and_the_batch_moves_on(
+    tmp_path: Path,
+) -> None:
+    """An emoji cut at a UTF-16 boundary is valid JSON the receiver accepts; the sensor's
+    planning and the run's read-back turn it into a dead letter instead of raising."""
+    root = tmp_path / "webhooks"
+    land(
+        root,
+        [
+            ("slack", slack_message("EvOK1", "before"), None),
+            ("slack", slack_message("EvCUT", "launch \ud83d"), None),
+            ("slack", slack_message("EvOK2", "after"), None),
+        ],
+    )
+    (batch,) = plan_batches(SPECS["slack"], LandingStore(root), None, 10, 5)
+    assert batch.size == 3 and batch.first_day == batch.last_day == date(2025, 1, 10)
+
+    accepted, rejected = webhook_records(SPECS["slack"], root, batch)
+
+    assert [a.record.event_id for a in accepted] == ["EvOK1", "EvOK2"]
+    (cut,) = rejected
+    assert cut.line_no == 2 and cut.source_file.endswith(".jsonl")
+    assert "EvCUT" in cut.error and "unpaired surrogate '\\ud83d'" in cut.error
+    # Storable as the dead-letter payload, and still the delivery (surrogate escaped).
+    assert json.loads(cut.raw)["event"]["text"] == "launch \ud83d"
+    cut.raw.encode("utf-8")
+
+
 # ---------------------------------------------------------------- GitHub
 
 

@@ -203,6 +203,41 @@ def test_slack_batch_run_loads_the_thread_and_dead_letters_the_malformed(data_di
     assert [r.run_key for r in tick(d, instance, "slack", None).run_requests] == [request.run_key]
 
 
+def test_a_lone_surrogate_in_a_slack_event_is_dead_lettered_and_later_events_flow(
+    data_dir: Path,
+) -> None:
+    """The cut emoji used to make every tick raise, so the cursor never moved."""
+    d, instance = defs(), dg.DagsterInstance.ephemeral()
+    settings = load_settings()
+    root = settings.webhook_landing_dir
+    land(
+        root,
+        [
+            ("slack", slack_message("EvP", "Acme asked about pricing"), None),
+            ("slack", slack_message("EvCUT", "launch \ud83d", "1736500050.000100"), None),
+        ],
+    )
+    first = tick(d, instance, "slack", None)
+    (request,) = first.run_requests
+    execute(d, instance, request)
+    wh = warehouse()
+    (dead,) = wh.query("SELECT * FROM ops.dead_letters").to_dict("records")
+    assert "EvCUT" in dead["error"] and "unpaired surrogate" in dead["error"]
+    assert dead["line_no"] == 2 and json.loads(dead["payload"])["event"]["text"] == "launch \ud83d"
+    assert wh.count("raw.slack_messages") == 1
+
+    # A later event: the next tick starts after the bad one, and it loads.
+    land(
+        root,
+        [("slack", slack_message("EvR", "We quoted 10k", "1736500100.000300", PARENT_TS), None)],
+    )
+    (later,) = tick(d, instance, "slack", first.cursor).run_requests
+    assert later.tags["sophia/webhook_from"] == request.tags["sophia/webhook_to"]
+    execute(d, instance, later)
+    assert wh.count("raw.slack_messages") == 2
+    assert unprocessed_counts(settings, wh) == {"slack": 0, "github": 0}
+
+
 def test_github_batch_run_loads_pull_request_and_issue_documents(data_dir: Path) -> None:
     d, instance = defs(), dg.DagsterInstance.ephemeral()
     settings = load_settings()
