@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reference-date",
         type=iso_date,
-        help="YYYY-MM-DD; data covers the 90 days before it (default today)",
+        help="YYYY-MM-DD; data covers the 90 days before it (default 2026-11-24, pinned)",
     )
     p.set_defaults(func=cmd_sample)
 

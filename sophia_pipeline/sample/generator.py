@@ -3,7 +3,9 @@ ground-truth labels the taggers are scored against.
 
 Same ``seed`` and ``reference_date`` give byte-identical files: every random choice comes
 from a ``random.Random`` (and a Faker) seeded per source, JSON is written with sorted keys,
-and nothing reads the clock except to default the reference date to today (UTC).
+and nothing reads the clock: the reference date defaults to ``DEMO_REFERENCE_DATE``, so a
+demo re-generated on a later day writes the same records (same ids, same days) instead of
+a second, shifted copy of every source.
 
 Each source's generator is a module of this package that defines ``SAMPLE`` (a
 ``base.SampleSource``: the folders it owns, its run order, its ``write``); this module
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from .base import SampleRun, SampleSource
@@ -55,6 +57,11 @@ def owned(sources: list[SampleSource] | None = None) -> list[str]:
     return [*(f for s in sources for f in s.folders), *(f for s in sources for f in s.labels)]
 
 
+# The demo's fixed "today": data covers the 90 days before it (2026-08-26..2026-11-23),
+# which is where the partitions start by default (``SOPHIA_DATA_START``).
+DEMO_REFERENCE_DATE = date(2026, 11, 24)
+
+
 def generate(
     landing_dir: Path,
     scale: int = 1,
@@ -65,7 +72,7 @@ def generate(
     owned path, e.g. ``{"gong/calls": 60, "hubspot/deals": 60, ...}``."""
     if scale < 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
-    ref = reference_date or datetime.now(UTC).date()
+    ref = reference_date or DEMO_REFERENCE_DATE
     window = Window.before(ref)
     landing_dir = Path(landing_dir)
     sources = sample_sources()

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,8 @@ import pytest
 from sophia_pipeline.sample import generate, owned
 from sophia_pipeline.sample import gong as sample_gong
 from sophia_pipeline.sample.base import SampleSource
-from sophia_pipeline.sample.generator import sample_sources
+from sophia_pipeline.sample.generator import DEMO_REFERENCE_DATE, sample_sources
+from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.registry import SPECS
 
 from .landing import REFERENCE_DATE, SEED, make_landing
@@ -108,13 +109,23 @@ def test_scale_1_is_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 5
 
 
-def test_reference_date_defaults_to_today_utc(tmp_path: Path) -> None:
+def test_reference_date_defaults_to_the_pinned_demo_date(tmp_path: Path) -> None:
+    """The default never reads the clock: a demo re-generated on a later day writes the
+    same files, so a second `make demo` keeps every count (issue: "a demo that does not
+    surprise")."""
     landing = tmp_path / "landing"
-    today = datetime.now(UTC).date()
     generate(landing)
     days = sorted(p.stem for p in (landing / "gong" / "calls").glob("*.jsonl"))
-    assert days[0] >= (today - timedelta(days=90)).isoformat()
-    assert days[-1] < today.isoformat()
+    assert days[0] >= (DEMO_REFERENCE_DATE - timedelta(days=90)).isoformat()
+    assert days[-1] < DEMO_REFERENCE_DATE.isoformat()
+    pinned = tmp_path / "pinned"
+    generate(pinned, reference_date=DEMO_REFERENCE_DATE)
+    for path in sorted(p for p in landing.rglob("*") if p.is_file()):
+        assert path.read_bytes() == (pinned / path.relative_to(landing)).read_bytes(), path
+
+
+def test_the_demo_window_starts_where_the_partitions_start() -> None:
+    assert DEMO_REFERENCE_DATE - timedelta(days=90) == load_settings({}).data_start
 
 
 def test_rejects_scale_below_1(tmp_path: Path) -> None:
