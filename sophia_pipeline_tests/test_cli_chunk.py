@@ -52,3 +52,26 @@ def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) ->
     ]
     with pytest.raises(ValueError):
         chunk_file("spreadsheet", src, counter)
+
+
+def test_crm_reads_a_landing_file_of_json_lines(tmp_path: Path, counter: TokenCounterLike) -> None:
+    """The sample's own HubSpot landing files are JSON Lines: one record a line, each
+    rendered with the others it is associated with (it failed with "Extra data")."""
+    landing = tmp_path / "2026-10-19.jsonl"
+    landing.write_text(
+        "".join(json.dumps(r) + "\n" for r in (DEAL, COMPANY, CONTACT)), encoding="utf-8"
+    )
+    as_jsonl = chunk_file("crm", landing, counter)
+    as_list = tmp_path / "crm.json"
+    as_list.write_text(json.dumps([DEAL, COMPANY, CONTACT]), encoding="utf-8")
+    assert as_jsonl == chunk_file("crm", as_list, counter)
+    assert [r["doc"] for r in as_jsonl][:1] == ["hubspot:deal:42"]
+
+
+def test_crm_still_refuses_a_file_that_is_not_json(
+    tmp_path: Path, counter: TokenCounterLike
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(json.JSONDecodeError):
+        chunk_file("crm", bad, counter)

@@ -136,6 +136,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 _HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 
 
+def _json_or_json_lines(raw: str) -> Any:
+    """One JSON value (an object, a list, an API page), or JSON Lines as the landing
+    files hold them (one record a line): a list of those records."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise
+    return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
 def chunk_file(
     kind: DocumentKind | str, path: str | Path, counter: TokenCounterLike
 ) -> list[dict[str, Any]]:
@@ -163,7 +174,7 @@ def chunk_file(
     if k is DocumentKind.CRM:
         pairs = [
             (doc_id, chunk_crm_entity(doc_id, text, counter))
-            for doc_id, text in render_records(json.loads(raw))
+            for doc_id, text in render_records(_json_or_json_lines(raw))
         ]
     elif k is DocumentKind.DOCUMENT and p.suffix.lower() in _HTML_SUFFIXES:
         pairs = [(str(p), chunk_document(str(p), html_to_text(raw), counter))]
