@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from sophia_pipeline.sources.landing import Accepted
+from sophia_pipeline.sources.landing import Accepted, Rejected
 
+from . import ops
 from .common import in_batches, now_utc, within
 from .warehouse import Transaction, Warehouse, checked_table
 
@@ -105,3 +107,41 @@ def record_ids_since(wh: Warehouse, table: str, since: date) -> set[str]:
             [since],
         )["record_id"]
     )
+
+
+@dataclass(frozen=True)
+class RawLoad:
+    """What one run of a raw asset read and must store together: the fetched records,
+    the webhook batch's events, the rejects of both, and every cursor saying they were
+    read."""
+
+    source: str
+    raw_table: str
+    stage: str  # the raw asset's key, as dead letters name it
+    record_id: Callable[[str, Any], str]
+    day: date  # the window's first day, where rejects without a day of their own go
+    run_id: str
+    fetched: Sequence[Accepted[Any]] = ()
+    fetched_by_id_only: bool = False  # polled events: a known id is a duplicate
+    webhook: Sequence[Accepted[Any]] = ()
+    rejected: Sequence[Rejected] = ()
+    cursors: Mapping[str, str] = field(default_factory=dict)
+    webhook_cursor: str | None = None
+
+
+def commit_load(wh: Warehouse, load: RawLoad) -> tuple[int, int, int]:
+    """Stores ``load`` in ONE transaction: the new record versions, the dead letters, the
+    source's cursors and the webhook cursor. A crash before the commit leaves none of
+    them, so the re-run fetches the same records again. Returns (new, already loaded,
+    dead letters)."""
+    with wh.transaction() as tx:
+        new, known = append_raw(
+            tx, load.raw_table, load.fetched, load.record_id, by_id_only=load.fetched_by_id_only
+        )
+        hooked_new, hooked_known = append_raw(tx, load.raw_table, load.webhook, load.record_id)
+        dead = ops.record_dead_letters(tx, load.source, load.stage, load.rejected, load.day)
+        for name, value in sorted(load.cursors.items()):
+            ops.set_cursor_tx(tx, load.source, name, value, load.run_id)
+        if load.webhook_cursor is not None:
+            ops.commit_webhook_cursor(tx, load.source, load.webhook_cursor, load.run_id)
+    return new + hooked_new, known + hooked_known, dead

@@ -69,19 +69,24 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         if batch is not None:
             context.log.info(f"webhook batch {batch.run_key}: {len(hooked)} events")
         rejected = [*fetched.rejected, *bad_hooks]
-        # One transaction: the rows, their dead letters and every cursor that says they
-        # were read. A crash before the commit leaves none of them; the re-run refetches.
-        with warehouse.transaction() as tx:
-            new, known = raw.append_raw(
-                tx, spec.raw_table, fetched.accepted, spec.record_id, by_id_only=fetched.by_id_only
-            )
-            hooked_new, hooked_known = raw.append_raw(tx, spec.raw_table, hooked, spec.record_id)
-            dead = ops.record_dead_letters(tx, spec.name, spec.raw_asset, rejected, start)
-            for name, value in sorted(fetched.cursors.items()):
-                ops.set_cursor_tx(tx, spec.name, name, value, context.run_id)
-            if batch is not None:
-                ops.commit_webhook_cursor(tx, spec.name, batch.to_cursor, context.run_id)
-        loaded = fetched.checkpointed + Loaded(new + hooked_new, known + hooked_known, dead)
+        new, known, dead = raw.commit_load(
+            warehouse,
+            raw.RawLoad(
+                source=spec.name,
+                raw_table=spec.raw_table,
+                stage=spec.raw_asset,
+                record_id=spec.record_id,
+                day=start,
+                run_id=context.run_id,
+                fetched=fetched.accepted,
+                fetched_by_id_only=fetched.by_id_only,
+                webhook=hooked,
+                rejected=rejected,
+                cursors=fetched.cursors,
+                webhook_cursor=batch.to_cursor if batch is not None else None,
+            ),
+        )
+        loaded = fetched.checkpointed + Loaded(new, known, dead)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
         read = len(fetched.accepted) + len(hooked) + len(rejected) + fetched.checkpointed.records
