@@ -11,7 +11,7 @@ from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.store import ops
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
-from sophia_pipeline.store.warehouse import Warehouse, tables_in_ddl
+from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
 from sophia_pipeline.webhooks.landing import LandingStore
 
@@ -54,12 +54,8 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     configured: Warehouse = resources["warehouse"]  # type: ignore[assignment]
     vectors: VectorStore = resources["vector_store"]  # type: ignore[assignment]
     warehouse = _reader(configured)
-    if warehouse is None:
-        counts = dict.fromkeys(tables_in_ddl(raw_tables=configured.raw_tables), 0)
-        existing: set[str] = set()
-    else:
-        counts = warehouse.existing_table_counts()
-        existing = warehouse.existing_tables()
+    existing = warehouse.existing_tables() if warehouse is not None else set()
+    counts = (warehouse if warehouse is not None else configured).table_counts(existing)
     # A log of runs, not data: it grows with every run by design, so it is reported
     # apart from the tables whose counts a re-run must leave unchanged.
     runs_logged = counts.pop(RUN_LOG, 0)

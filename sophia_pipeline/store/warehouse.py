@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 from importlib.resources import files
@@ -220,8 +220,14 @@ class Warehouse(dg.ConfigurableResource):
     def count(self, table: str) -> int:
         return int(self.query(f"SELECT COUNT(*) AS n FROM {checked_table(table)}")["n"].iloc[0])
 
-    def table_counts(self) -> dict[str, int]:
-        return {t: self.count(t) for t in tables_in_ddl(raw_tables=self.raw_tables)}
+    def table_counts(self, existing: Collection[str] | None = None) -> dict[str, int]:
+        """Rows of every table the DDL names. Given the tables that ``existing`` says are
+        there (``existing_tables()``), one not among them counts 0 and is never queried:
+        so a reader (``status``) counts without creating anything."""
+        return {
+            t: self.count(t) if existing is None or t in existing else 0
+            for t in tables_in_ddl(raw_tables=self.raw_tables)
+        }
 
     def existing_tables(self) -> set[str]:
         """``schema.table`` of every table and view the warehouse holds now (lower case)."""
@@ -229,15 +235,6 @@ class Warehouse(dg.ConfigurableResource):
         return {
             f"{schema}.{name}".lower()
             for schema, name in zip(df["table_schema"], df["table_name"], strict=True)
-        }
-
-    def existing_table_counts(self) -> dict[str, int]:
-        """Rows of every table the DDL names; 0 for one not created yet. Creates nothing:
-        for readers (``status``) that must not write the warehouse."""
-        existing = self.existing_tables()
-        return {
-            t: self.count(t) if t in existing else 0
-            for t in tables_in_ddl(raw_tables=self.raw_tables)
         }
 
 

@@ -149,5 +149,6 @@ def test_transaction_commits_every_table_or_none(warehouse: Warehouse) -> None:
 def test_existing_tables_lists_what_ensure_schema_made(warehouse: Warehouse) -> None:
     existing = warehouse.existing_tables()
     assert {"raw.gong_calls", "staging.chunks", "ops.dead_letters"} <= existing
-    counts = warehouse.existing_table_counts()
+    counts = warehouse.table_counts(existing)
     assert counts == warehouse.table_counts()
+    assert warehouse.table_counts(set()) == dict.fromkeys(counts, 0)
