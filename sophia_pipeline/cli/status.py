@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sophia_pipeline.defs.resources import resources_for
+from sophia_pipeline.defs.resources import resolved_resources
 from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.store import ops
@@ -50,7 +50,7 @@ def _reader(warehouse: Warehouse) -> Warehouse | None:
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
-    resources = resources_for(settings)
+    resources = resolved_resources(settings)
     configured: Warehouse = resources["warehouse"]  # type: ignore[assignment]
     vectors: VectorStore = resources["vector_store"]  # type: ignore[assignment]
     warehouse = _reader(configured)

@@ -210,6 +210,31 @@ def resources_for(settings: Settings) -> dict[str, object]:
     return {**local_resources(settings), **alert_resources(settings)}
 
 
+def _resolved(resource: Any) -> Any:
+    """``resource`` with every ``EnvVar`` field (nested resources' too) replaced by the
+    variable's value. Dagster resolves them when it launches a run; code that uses a
+    resource outside a run (``status``, the end of ``run``) must do it itself, or a
+    Snowflake connector gets the variable's *name* as the account."""
+    if not isinstance(resource, dg.ConfigurableResource):
+        return resource
+    fields = {name: getattr(resource, name) for name in type(resource).model_fields}
+    updates: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, dg.EnvVar):
+            updates[name] = value.get_value()
+        elif isinstance(value, dg.ConfigurableResource):
+            resolved = _resolved(value)
+            if resolved is not value:
+                updates[name] = resolved
+    return type(resource)(**{**fields, **updates}) if updates else resource
+
+
+def resolved_resources(settings: Settings) -> dict[str, object]:
+    """The active profile's resources for use outside a run, their ``EnvVar``s resolved
+    (values stay in memory; nothing is logged or shown)."""
+    return {key: _resolved(r) for key, r in resources_for(settings).items()}
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(resources=resources_for(current_settings()))
