@@ -45,6 +45,7 @@ import pybreaker
 import redis
 
 from .errors import CircuitOpenError
+from .redis_guard import GuardedRedis
 from .retry import is_retryable
 
 log = logging.getLogger(__name__)
@@ -100,23 +101,31 @@ def counts_as_failure(exc: BaseException) -> bool:
     return is_retryable(exc)
 
 
+class _QuietLogger:
+    """Stands in for pybreaker's storage logger, which logs ``exception`` (ERROR with a
+    traceback) on every Redis error: several per breaker call during an outage.
+    :class:`GuardedRedis` logs the outage once instead; these go to DEBUG."""
+
+    _log = logging.getLogger(f"{__name__}.storage")
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._log.debug(msg, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+
 class _TolerantRedisStorage(pybreaker.CircuitRedisStorage):
-    """``CircuitRedisStorage`` whose constructor survives a Redis that is down.
+    """``CircuitRedisStorage`` that survives a Redis that is down: its constructor (upstream
+    initialises its keys with unguarded ``SETNX`` calls, so a worker starting during an
+    outage would crash) and every call (one warning per outage, no traceback storm, no
+    socket timeout per operation: see :class:`GuardedRedis`)."""
 
-    Upstream initialises its keys with unguarded ``SETNX`` calls; a worker starting
-    during a Redis outage would crash instead of running on the fallback state.
-    """
-
-    logger = logging.getLogger(f"{__name__}.storage")
+    logger = _QuietLogger()  # type: ignore[assignment]
 
     def _initialize_redis_state(self, state: str) -> None:
-        try:
+        with contextlib.suppress(redis.RedisError):
             super()._initialize_redis_state(state)
-        except redis.RedisError as exc:
-            self.logger.warning(
-                "circuit breaker storage: Redis unavailable (%s); using fallback state",
-                exc.__class__.__name__,
-            )
 
 
 class _SingleTrialGate(pybreaker.CircuitBreakerListener):
@@ -224,14 +233,15 @@ def breaker_for(
             return breaker
 
     namespace = f"{namespace_prefix}:{name}"
+    guarded: Any = GuardedRedis(client, f"circuit breaker {name!r}")
     storage = _TolerantRedisStorage(
         pybreaker.STATE_CLOSED,
-        client,
+        guarded,
         namespace=namespace,
         fallback_circuit_state=fallback_state,
     )
     ttl_ms = max(1, int((trial_ttl_s if trial_ttl_s is not None else reset_timeout_s) * 1000))
-    gate = _SingleTrialGate(name, client, f"{namespace}:trial", ttl_ms)
+    gate = _SingleTrialGate(name, guarded, f"{namespace}:trial", ttl_ms)
     return pybreaker.CircuitBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout_s,

@@ -11,7 +11,10 @@ import time
 from typing import Any
 
 import dagster as dg
+import redis
 from pydantic import PrivateAttr
+
+from sophia_pipeline.reliability.redis_guard import GuardedRedis
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,13 @@ class InProcessTTLCache:
 
 class RedisCache:
     def __init__(self, url: str, socket_timeout_s: float = 0.5) -> None:
-        import redis
-
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        # Guarded: during an outage one read pays the socket timeout and logs one
+        # warning; the rest miss at once until the guard tries Redis again.
+        self._client: Any = GuardedRedis(
+            redis.Redis.from_url(
+                url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+            ),
+            "cache",
         )
 
     def ping(self) -> bool:
@@ -72,6 +78,12 @@ class RedisCache:
     def ttl(self, key: str) -> float | None:
         ms = int(self._client.pttl(key))  # type: ignore[arg-type]
         return None if ms < 0 else ms / 1000
+
+
+def _log_failure(op: str, key: str, exc: Exception) -> None:
+    # A Redis outage is logged once, by the guard; each failed call during it is DEBUG.
+    level = logging.DEBUG if isinstance(exc, redis.RedisError) else logging.WARNING
+    log.log(level, "cache %s failed for %s: %s", op, key, exc)
 
 
 class CacheResource(dg.ConfigurableResource):
@@ -112,17 +124,17 @@ class CacheResource(dg.ConfigurableResource):
         try:
             return self.backend.get(self.key_prefix + key)
         except Exception as exc:
-            log.warning("cache read failed for %s: %s", key, exc)
+            _log_failure("read", key, exc)
             return None
 
     def set(self, key: str, value: bytes, ttl_s: float) -> None:
         try:
             self.backend.set(self.key_prefix + key, value, ttl_s)
         except Exception as exc:
-            log.warning("cache write failed for %s: %s", key, exc)
+            _log_failure("write", key, exc)
 
     def delete(self, key: str) -> None:
         try:
             self.backend.delete(self.key_prefix + key)
         except Exception as exc:
-            log.warning("cache delete failed for %s: %s", key, exc)
+            _log_failure("delete", key, exc)

@@ -227,4 +227,5 @@ def test_reads_still_answer_when_redis_stops_mid_test(
         assert cs.executive_kpis(cache, warehouse) == board
         answer, cached = semantic.answer("What was our revenue last month?", lambda q: "fresh")
     assert (answer, cached) == ("fresh", False)  # the source answered, nothing raised
-    assert "cache read failed" in caplog.text
+    # The outage is logged once, as a warning (each failed call after it is DEBUG).
+    assert caplog.text.count("Redis unavailable") == 1

@@ -201,3 +201,62 @@ def test_unreachable_redis_falls_back_to_closed(fault_server: FaultServer) -> No
     assert breaker.current_state == pybreaker.STATE_CLOSED
     with _client(fault_server.url, breaker) as client:
         assert client.get("/ok").data == {"ok": True}
+
+
+def test_dead_redis_is_one_warning_not_a_traceback_per_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.2)
+    caplog.set_level(logging.DEBUG, logger="sophia_pipeline")
+    caplog.set_level(logging.DEBUG, logger="pybreaker")
+    breaker = breaker_for(_name(), dead, fail_max=3, reset_timeout_s=30)
+    for _ in range(20):
+        assert breaker.call(lambda: 7) == 7
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.levelno for r in loud] == [logging.WARNING]
+    assert "Redis unavailable" in loud[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+class _HungRedis:
+    """A TCP server that accepts connections and never answers: a hung Redis."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.accepted = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self._sock.close()
+        for c in self._held:
+            c.close()
+
+
+def test_hung_redis_costs_one_timeout_per_backoff_not_one_per_operation() -> None:
+    hung = _HungRedis()
+    try:
+        client = redis.Redis.from_url(
+            f"redis://127.0.0.1:{hung.port}/0", socket_timeout=0.2, socket_connect_timeout=0.2
+        )
+        breaker = breaker_for(_name(), client, fail_max=3, reset_timeout_s=30)
+        for _ in range(20):
+            assert breaker.call(lambda: 7) == 7
+        # Each Redis operation that reaches the hung server opens a connection and waits
+        # for its timeout; within one backoff window only the first one may.
+        assert hung.accepted <= 2
+    finally:
+        hung.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
 from sophia_pipeline.resources.cache import CacheResource, InProcessTTLCache, RedisCache
-from sophia_pipeline_tests.conftest import free_port
+from sophia_pipeline_tests.conftest import free_port, start_redis_server
 
 
 def test_redis_cache_round_trip_and_ttl(redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
@@ -51,3 +52,25 @@ def test_in_process_ttl_expires() -> None:
     assert c.get("a") == b"1"
     time.sleep(0.08)
     assert c.get("a") is None
+
+
+def test_redis_outage_mid_use_is_one_warning_and_misses(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    proc, url = start_redis_server(tmp_path)
+    try:
+        cache = CacheResource(redis_url=url)
+        cache.set("k", b"v", 60)
+        assert cache.get("k") == b"v"
+        proc.kill()
+        proc.wait()
+        caplog.set_level(logging.DEBUG, logger="sophia_pipeline")
+        for _ in range(20):
+            assert cache.get("k") is None  # a miss, never an error
+            cache.set("k", b"w", 60)
+        loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(loud) == 1 and "Redis unavailable" in loud[0].getMessage()
+        assert not any(r.exc_info for r in caplog.records)
+    finally:
+        proc.kill()
+        proc.wait()
