@@ -157,3 +157,27 @@ def test_settings_build_the_same_gateway_outside_dagster() -> None:
     gw = gateway_from_settings(load_settings(env), warehouse=None)
     assert gw.configured and gw.api_key == "pk-1" and gw.provider_name == "openai"
     assert (gw.base_url, gw.model) == ("http://127.0.0.1:9/v1", "gpt-4.1-mini")
+
+
+def test_a_warehouse_with_the_first_llm_usage_table_gains_the_new_columns(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The table's first version (per day and model, never written) is migrated in
+    place by the schema run every step starts with."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA executive_intelligence")
+        con.execute(
+            "CREATE TABLE executive_intelligence.llm_usage (usage_date DATE NOT NULL, "
+            "provider VARCHAR NOT NULL, model VARCHAR NOT NULL, requests INTEGER NOT NULL, "
+            "cache_hits INTEGER NOT NULL, input_tokens INTEGER NOT NULL, "
+            "output_tokens INTEGER NOT NULL, cost_usd FLOAT NOT NULL)"
+        )
+    wh = DuckDBWarehouse(path=str(path))
+    wh.ensure_schema()
+    wh.ensure_schema()  # idempotent
+    chat = serve_chat(httpserver, lambda messages: "ok")
+    gateway(chat.base_url, wh).chat([{"role": "user", "content": "hi"}], purpose="answer")
+    assert len(today_rows(wh)) == 1
