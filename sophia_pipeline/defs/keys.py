@@ -29,6 +29,7 @@ CACHE = "cache"
 INDEX_KEY = dg.AssetKey([INDEX, "vectors"])
 MENTIONS_KEY = dg.AssetKey([INTELLIGENCE, "competitor_mentions"])
 TRANSCRIPTS_KEY = dg.AssetKey([INTELLIGENCE, "call_transcripts"])
+SUMMARIES_KEY = dg.AssetKey([INTELLIGENCE, "gong_summaries"])
 KPI_KEY = dg.AssetKey([KPIS, "rollups"])
 DASHBOARD_KEY = dg.AssetKey([EXECUTIVE, "dashboard_data"])
 REPORT_KEY = dg.AssetKey([EXECUTIVE, "report"])

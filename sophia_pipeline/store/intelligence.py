@@ -1,5 +1,5 @@
-"""GONG_INTELLIGENCE (call transcripts) and COMPETITIVE_INTELLIGENCE (competitor mentions
-of every source)."""
+"""GONG_INTELLIGENCE (call transcripts and summaries) and COMPETITIVE_INTELLIGENCE
+(competitor mentions of every source)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .warehouse import Warehouse
 
 MENTIONS_TABLE = "competitive_intelligence.competitor_mentions"
 TRANSCRIPTS_TABLE = "gong_intelligence.call_transcripts"
+SUMMARIES_TABLE = "gong_intelligence.call_summaries"
 
 # --- competitor mentions -------------------------------------------------------------------
 
@@ -113,5 +114,21 @@ def competitor_mentions_between(wh: Warehouse, start: date, end: date) -> pd.Dat
         "SELECT competitor, threat_level, mentioned_at "
         f"FROM {MENTIONS_TABLE} "
         "WHERE mentioned_at >= ? AND mentioned_at < ?",
+        [start, end],
+    )
+
+
+# --- call summaries ------------------------------------------------------------------------
+
+
+def write_call_summaries(wh: Warehouse, df: pd.DataFrame, start: date, end: date) -> int:
+    """The summaries of the window's calls (by call date) become exactly ``df``."""
+    return wh.replace_window(SUMMARIES_TABLE, df, "call_date", start, end)
+
+
+def call_summaries_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """The stored summaries of the calls of the days [start, end)."""
+    return wh.query(
+        f"SELECT * FROM {SUMMARIES_TABLE} WHERE call_date >= ? AND call_date < ? ORDER BY call_id",
         [start, end],
     )
