@@ -43,6 +43,4 @@ def test_every_embedding_step_asks_dagster_k8s_for_its_own_resources(data_dir: P
         resources = config.container_config["resources"]
         assert resources["limits"]["memory"] and resources["requests"]["cpu"], key
     other = [k for k in graph.get_all_asset_keys() if k.path[0] == "chunks"]
-    assert other and all(
-        "dagster-k8s/config" not in graph.get(k).assets_def.op.tags for k in other
-    )
+    assert other and all("dagster-k8s/config" not in graph.get(k).assets_def.op.tags for k in other)
