@@ -6,10 +6,12 @@ The lead adds each new server of the image to ``ENTRY_POINTS`` (one line)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -136,9 +138,27 @@ def _http_ok(path: str) -> Callable[[Path, int], bool]:
     return ready
 
 
-def _grpc_ok(venv: Path, port: int) -> bool:
-    check = [str(venv / "bin" / "dagster"), "api", "grpc-health-check", "-p", str(port)]
-    return subprocess.run(check, capture_output=True, timeout=30).returncode == 0
+# Asked with the venv's own client: a code server whose definitions failed to load still
+# answers pings, but lists an error instead of the repository.
+_LIST_REPOSITORIES = """
+import json, sys
+from dagster._grpc.client import DagsterGrpcClient
+reply = DagsterGrpcClient(port=int(sys.argv[1]), host="127.0.0.1").list_repositories()
+print(json.loads(reply)["__class__"])
+"""
+
+
+def _code_location_loaded(venv: Path, port: int) -> bool:
+    reply = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", _LIST_REPOSITORIES, str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if reply.returncode != 0:
+        return False  # not up yet
+    assert reply.stdout.strip() == "ListRepositoriesResponse", reply.stdout
+    return True
 
 
 @dataclass(frozen=True)
@@ -158,7 +178,7 @@ def _code_server_argv() -> list[str]:
 
 
 ENTRY_POINTS = [
-    EntryPoint("code server", _code_server_argv(), _grpc_ok),
+    EntryPoint("code server", _code_server_argv(), _code_location_loaded),
     EntryPoint(
         "webhook receiver",
         ["sophia-pipeline", "webhooks", "--host", "127.0.0.1", "--port", "{port}"],
@@ -186,7 +206,11 @@ def _started(venv: Path, entry: EntryPoint, workdir: Path) -> Iterator[int]:
     }
     (workdir / "dagster_home").mkdir(parents=True, exist_ok=True)
     log = (workdir / "server.log").open("wb")
-    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group: the code server runs the definitions in a child process,
+    # which must go too.
+    proc = subprocess.Popen(
+        argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 300  # loading torch and the definitions, machine busy
         while not entry.ready(venv, port):
@@ -198,12 +222,14 @@ def _started(venv: Path, entry: EntryPoint, workdir: Path) -> Iterator[int]:
             time.sleep(0.5)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        # `dagster code-server start` outlives SIGTERM for a long while (seen here: over
+        # 20 s); a bounded wait, then SIGKILL to the group.
+        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         log.close()
 
 
