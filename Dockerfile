@@ -35,7 +35,8 @@ WORKDIR /home/sophia
 USER 10001:10001
 EXPOSE 4000 8080
 # Whichever of the three servers this container runs must answer (Kubernetes uses its own
-# probes instead; this is for `docker run` and Compose).
-HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+# probes instead; this is for `docker run` and Compose). The gRPC check starts a dagster
+# CLI, which takes seconds to import: hence the generous timeout.
+HEALTHCHECK --interval=30s --timeout=30s --start-period=120s --retries=3 \
   CMD ["sh", "/usr/local/bin/sophia-healthcheck"]
 CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "sophia_pipeline.definitions"]

@@ -55,7 +55,7 @@ def _pg_bin(name: str) -> str | None:
 
 
 @contextmanager
-def _private_server() -> Iterator[Postgres]:
+def private_server() -> Iterator[Postgres]:
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if initdb is None or pg_ctl is None:
         pytest.fail("no PostgreSQL at 127.0.0.1:5432 and no initdb (.ci/run installs postgresql)")
@@ -113,7 +113,7 @@ def postgres_server() -> Iterator[Postgres]:
     if _answers(5432):
         yield Postgres(HOST, 5432, USER)
         return
-    with _private_server() as server:
+    with private_server() as server:
         yield server
 
 

@@ -17,9 +17,9 @@ from sophia_pipeline.definitions import defs
 from sophia_pipeline_tests.factories import small_gong_landing
 from sophia_pipeline_tests.postgres_server import (
     Postgres,
-    _private_server,
     fresh_database,
     postgres_server,
+    private_server,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ def test_a_materialization_lands_its_run_and_events_in_postgres(
 @pytest.mark.slow
 def test_a_private_server_starts_when_none_is_reachable() -> None:
     """The fallback the suite uses on a machine without a server at :5432 (initdb)."""
-    with _private_server() as pg, fresh_database(pg) as db:
+    with private_server() as pg, fresh_database(pg) as db:
         con = pg.connect(db)
         with con.cursor() as cur:
             cur.execute("SELECT current_database()")
