@@ -283,3 +283,59 @@ def test_the_embed_steps_resources_fit_the_gpu_example_and_exceed_a_run_pod() ->
     assert EMBED_STEP_RESOURCES["requests"]["memory"].endswith("Gi")
     assert float(EMBED_STEP_RESOURCES["requests"]["cpu"]) > 0.25
     assert "nvidia.com/gpu" in HELM_VALUES.read_text()  # the commented GPU example
+
+
+def _rendered_code_server(values: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment the chart's user-deployment template makes of our values, reduced to
+    the fields we set (image, args, env, resources, probes' timing, security contexts)."""
+    (location,) = values["dagster-user-deployments"]["deployments"]
+    port = location["port"]
+    check = {"exec": {"command": ["dagster", "api", "grpc-health-check", "-p", str(port)]}}
+    container = {
+        "name": location["name"],
+        "image": f"{location['image']['repository']}:{location['image']['tag']}",
+        "imagePullPolicy": location["image"]["pullPolicy"],
+        "args": ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(port)]
+        + location["codeServerArgs"],
+        "env": [{"name": k, "value": v} for k, v in location["env"].items()],
+        "envFrom": [{"configMapRef": ref} for ref in location["envConfigMaps"]]
+        + [{"secretRef": ref} for ref in location["envSecrets"]],
+        "resources": location["resources"],
+        "securityContext": location["securityContext"],
+        "livenessProbe": {**check, **location["livenessProbe"]},
+        "startupProbe": {**check, **location["startupProbe"]},
+    }
+    labels = {"app.kubernetes.io/name": location["name"]}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": location["name"], "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "securityContext": location["podSecurityContext"],
+                    "containers": [container],
+                },
+            },
+        },
+    }
+
+
+def test_helm_values_render_to_valid_kubernetes_objects(values: dict[str, Any]) -> None:
+    """What the chart copies verbatim into pod specs must be valid Kubernetes as written."""
+    assert kubernetes_validate.validate(_rendered_code_server(values), K8S_VERSION, strict=True)
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    run_pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "run"},
+        "spec": {
+            "containers": [{"name": "run", "image": IMAGE, "resources": launcher["resources"]}]
+        },
+    }
+    assert kubernetes_validate.validate(run_pod, K8S_VERSION, strict=True)
+    step_pod = json.loads(json.dumps(run_pod))
+    step_pod["spec"]["containers"][0]["resources"] = EMBED_STEP_RESOURCES
+    assert kubernetes_validate.validate(step_pod, K8S_VERSION, strict=True)
