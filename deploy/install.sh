@@ -7,7 +7,8 @@
 #
 # TORCH_INDEX_URL, when set, is the only index torch comes from (the Dockerfile sets the
 # CPU wheels' index: an unpinned index hands out the multi-GB CUDA build). Unset, torch
-# comes from pip's configured indexes and find-links. Other pip behaviour (cache, proxy,
+# comes from pip's configured indexes and find-links. PYTHON (default python3) is the
+# interpreter the virtualenv is made from. Other pip behaviour (cache, proxy,
 # indexes) comes from pip's own PIP_* variables and config, as usual.
 set -eu
 

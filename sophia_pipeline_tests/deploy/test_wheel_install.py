@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -116,6 +117,9 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copyfile(path, target)
     venv = root / "venv"
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    # The suite's own interpreter version (whatever `python3` on PATH may be); the venv
+    # the script makes is based on it, not nested in the suite's venv.
+    env["PYTHON"] = sys.executable
     started = time.monotonic()
     subprocess.run(
         ["sh", str(src / "deploy" / "install.sh"), str(src), str(venv)],
