@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from sophia_pipeline.defs.airbyte import with_airbyte_lineage
-from sophia_pipeline.settings import Settings, load_settings, use_settings
+from sophia_pipeline.settings import Settings, StepExecutor, load_settings, use_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -15,8 +15,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ``current_settings()`` while the defs folder loads."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     root = dg.Definitions(
-        # Two cores here: more concurrent steps only fight over the CPU and the DuckDB lock.
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+        executor=_executor(settings),
         sensors=[
             dg.AutomationConditionSensorDefinition(
                 "default_automation_sensor",
@@ -28,10 +27,37 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ],
     )
     with use_settings(settings):
-        loaded = dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent)
+        loaded = _defs_tree().build_defs()
     merged = dg.Definitions.merge(loaded, root)
     # In prod with Airbyte configured, each Airbyte-fed raw asset depends on its sync.
     return with_airbyte_lineage(merged, settings)
+
+
+def _executor(settings: Settings) -> dg.ExecutorDefinition:
+    if settings.step_executor is StepExecutor.K8S:
+        # One Kubernetes Job per step, launched from the run pod (K8sRunLauncher): the
+        # embedding steps then get the resources their `dagster-k8s/config` op tag asks.
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    # Two cores here: more concurrent steps only fight over the CPU and the DuckDB lock.
+    return dg.multiprocess_executor.configured({"max_concurrent": 2})
+
+
+def _defs_tree() -> dg.ComponentTree:
+    """The defs folder's tree, built from the imported ``defs`` package itself.
+
+    ``load_from_defs_folder`` finds the project by walking up to ``pyproject.toml``, which
+    an installed wheel (the image) does not have; the tree needs only the module, the
+    folder above the package, and the location name ``[tool.dg.project]`` gives.
+    """
+    import sophia_pipeline.defs as defs_module
+
+    return dg.ComponentTree(
+        defs_module=defs_module,
+        project_root=Path(__file__).resolve().parent.parent,
+        code_location_name="sophia_pipeline",
+    )
 
 
 @dg.definitions

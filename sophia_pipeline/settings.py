@@ -44,6 +44,14 @@ class Profile(StrEnum):
     PROD = "prod"
 
 
+class StepExecutor(StrEnum):
+    """Where a run's steps execute: processes inside the run's own process or pod, or one
+    Kubernetes Job per step (each step then gets its own resources)."""
+
+    MULTIPROCESS = "multiprocess"
+    K8S = "k8s"
+
+
 # Names and ids where a stray space around the value is a copy-paste slip, not content.
 Stripped = Annotated[str, StringConstraints(strip_whitespace=True)]
 
@@ -288,6 +296,11 @@ class Settings(BaseSettings):
     # show as "missing" and make "Materialize all" backfill empty days.
     data_start: date = var(
         "SOPHIA_DATA_START", date(2026, 8, 26), "First day of the daily partitions."
+    )
+    step_executor: StepExecutor = var(
+        "SOPHIA_STEP_EXECUTOR",
+        StepExecutor.MULTIPROCESS,
+        "`multiprocess` (steps inside the run) or `k8s` (a Kubernetes Job per step).",
     )
     dagster_home_override: Path | None = var(
         "DAGSTER_HOME",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dagster as dg
@@ -28,6 +29,19 @@ ON_INPUT_CHANGE = (
     .without(~dg.AutomationCondition.any_deps_missing())
     .with_label("eager_on_input_change")
 )
+
+
+# Resources of one embedding step when steps run as Kubernetes Jobs (SOPHIA_STEP_EXECUTOR=k8s):
+# the model and a batch of texts need more than the 512Mi/250m a run pod gets, and torch
+# uses every core it is given. dagster-k8s reads this op tag (not an asset tag: asset tag
+# values cannot hold JSON) for the step's pod; the multiprocess executor ignores it.
+EMBED_STEP_RESOURCES = {
+    "requests": {"cpu": "2", "memory": "3Gi"},
+    "limits": {"cpu": "4", "memory": "6Gi"},
+}
+EMBED_STEP_OP_TAGS = {
+    "dagster-k8s/config": json.dumps({"container_config": {"resources": EMBED_STEP_RESOURCES}})
+}
 
 
 def daily_io_asset(settings: Settings, **kwargs: Any) -> dict[str, Any]:

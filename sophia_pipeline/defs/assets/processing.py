@@ -9,7 +9,7 @@ import pandas as pd
 
 from sophia_pipeline.defs.keys import CHUNKS, EMBEDDINGS, chunks_key, documents_key, embeddings_key
 from sophia_pipeline.defs.kinds import warehouse_kind
-from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.defs.policies import EMBED_STEP_OP_TAGS, daily_io_asset
 from sophia_pipeline.processing.documents_to_chunks import chunk_rows
 from sophia_pipeline.processing.embedding import embed_in_slices, timed
 from sophia_pipeline.processing.frames import records
@@ -111,6 +111,7 @@ def chunk_and_embed_assets(source: str, settings: Settings) -> list[dg.AssetsDef
             group_name=EMBEDDINGS,
             kinds={"python", "pytorch", wh_kind},
             tags={"source": source},
+            op_tags=EMBED_STEP_OP_TAGS,
             automation_condition=dg.AutomationCondition.eager(),
             description=(
                 f"Embeddings of {source} chunks with all-MiniLM-L6-v2, kept in the content-hash "
