@@ -3,7 +3,8 @@
 Rows carry the chunk text (for LanceDB's native full-text index, the keyword leg of
 hybrid search) and the provenance fields of :class:`RowMetadata`. A table written by an
 older version (the seven-column shape) gains the new columns, all null, the first time it
-is opened; the index sync then rewrites its rows (see ``ROW_SCHEMA_VERSION``).
+is opened; the index sync then rewrites its rows (``ROW_SCHEMA_VERSION`` in
+``processing/vectors.py``).
 """
 
 from __future__ import annotations
@@ -97,9 +98,13 @@ class LanceDBVectorStore(VectorStore):
         )
 
     def _table(self) -> Any:
-        Path(self.uri).mkdir(parents=True, exist_ok=True)
-        db = lancedb.connect(self.uri)
-        table = db.create_table(self.table_name, schema=self._schema(), exist_ok=True)
+        table = self._existing()
+        if table is None:
+            Path(self.uri).mkdir(parents=True, exist_ok=True)
+            db = lancedb.connect(self.uri)
+            # exist_ok: another writer may have created it since; an existing table of
+            # another shape is opened above, never here (create_table would refuse it).
+            return db.create_table(self.table_name, schema=self._schema(), exist_ok=True)
         missing = [f for f in self._schema() if f.name not in table.schema.names]
         if missing:
             # A table of an older row shape: add the new columns (null until the index
@@ -194,13 +199,18 @@ class LanceDBVectorStore(VectorStore):
         return [_hit(r, float(r["_score"])) for r in rows]
 
     def ensure_keyword_index(self) -> None:
-        """Rebuilds the full-text index on ``text`` (BM25, English stemming, stop words
-        removed). Rows written after the last build are still found (LanceDB scans the
-        unindexed part), but slowly: the index sync calls this after every write."""
+        """Builds the full-text index on ``text`` (BM25, English stemming, stop words
+        removed) when it is missing or rows were written since it was built. Unindexed
+        rows are still found (LanceDB scans them), but slowly: the index sync calls this
+        after its writes."""
         table = self._existing()
         if table is None:
             return
-        table.create_index("text", config=FTS(with_position=False), replace=True)
+        if _has_text_index(table):
+            stats = table.index_stats(_TEXT_INDEX)
+            if stats is not None and stats.num_unindexed_rows == 0:
+                return  # nothing written since the last build
+        table.create_index("text", config=FTS(with_position=False), replace=True, name=_TEXT_INDEX)
 
     def _result_columns(self) -> list[str]:
         return [f.name for f in self._schema() if f.name != "vector"]

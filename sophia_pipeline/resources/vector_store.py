@@ -17,11 +17,6 @@ import numpy as np
 
 EMBEDDING_DIM = 384
 
-# Bumped whenever the shape or meaning of a row's provenance fields changes: it is part of
-# every row's metadata hash (see processing/vectors.py), so the next index sync rewrites
-# every row with the new fields, taking the vectors from the embedding cache.
-ROW_SCHEMA_VERSION = 2
-
 
 @dataclass(frozen=True)
 class RowMetadata:
