@@ -146,4 +146,3 @@ def test_serving_reads_the_stores_only() -> None:
         )
         == []
     )
-
