@@ -41,7 +41,7 @@ TALKING_POINT_QUESTIONS: dict[str, list[str]] = {
     "security": [
         "Conversations reassuring buyers their information is protected and logins are "
         "centrally managed",
-        "Which buyers did we reassure about compliance certifications?",
+        "Which buyers did we reassure about audits and regulators?",
     ],
     "integrations": [
         "Did anyone ask whether our tool plugs into the systems they already run?",
