@@ -45,14 +45,14 @@ TALKING_POINT_QUESTIONS: dict[str, list[str]] = {
     ],
     "integrations": [
         "Did anyone ask whether our tool plugs into the systems they already run?",
-        "Conversations about connecting to the tools a prospect already uses",
+        "Conversations about hooking into the software a prospect already uses",
     ],
     "pricing_flexibility": [
         "When did we agree to cut the cost for a longer commitment or more users?",
         "Did we sweeten the commercial terms to close?",
     ],
     "time_to_value": [
-        "How fast do new buyers get productive after signing?",
+        "How fast do new buyers become productive after signing?",
         "How long before a new team sees results after signing?",
     ],
     "customer_proof": [
