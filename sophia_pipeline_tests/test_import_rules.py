@@ -134,3 +134,15 @@ def test_the_receiver_only_lands_events() -> None:
 
 def test_the_store_knows_nothing_of_dagster_or_resources() -> None:
     assert _violations({"store"}, {"defs", "resources", "webhooks", "cli"}) == []
+
+
+def test_serving_reads_the_stores_only() -> None:
+    """serving/ reads the stores (``store``, ``resources``) and the shared schema: never
+    Dagster definitions or the ingestion code (sources, processing, webhooks)."""
+    assert (
+        _violations(
+            {"serving"},
+            {"defs", "definitions", "sources", "processing", "webhooks", "sample", "cli"},
+        )
+        == []
+    )

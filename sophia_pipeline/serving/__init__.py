@@ -1,2 +1,2 @@
-"""Serving: the read API over the stores (search, answers), the MCP server and the HTTP API.
-Never imports defs/, sources/ or processing/."""
+"""Serving: search and the read API over what the pipeline built (the MCP server and the
+HTTP API). Reads the stores; never imports Dagster definitions or the ingestion code."""
