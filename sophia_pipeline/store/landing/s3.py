@@ -301,9 +301,12 @@ class S3Landing:
             if b.name == name and taken < b.count:
                 continue  # partly consumed
             doomed.append(key)
-        # A claim is written within the lag window after its batch's t0: one older than
-        # the consumed batch's t0 minus that window belongs to a consumed batch.
-        claim_cutoff = min(cutoff_ms, parsed.t0_ms - int(self.lag_s * 1000)) / 1000
+        # A claim is written after its batch's t0 was chosen (clocks agreeing within the
+        # lag window), so one older than both cutoffs minus that window belongs to a batch
+        # pruned here or before. Later ones stay until a later prune; a claim whose batch
+        # is gone is taken over once older than the lag window (the retention window
+        # is the dedup window).
+        claim_cutoff = (min(cutoff_ms, parsed.t0_ms) - int(self.lag_s * 1000)) / 1000
         for obj in self._list_objects(self._key(source, "ids", "")):
             if obj["LastModified"].timestamp() < claim_cutoff:
                 doomed.append(obj["Key"])
