@@ -134,8 +134,9 @@ def test_the_receiver_only_lands_events() -> None:
     offenders = _violations({"webhooks"}, {"store", "resources", "defs", "processing"})
     landing = f"{PACKAGE}.store.landing"
     assert [
-        o for o in offenders if not (t := o.split(" imports ")[1]).startswith(landing + ".")
-        and t != landing
+        o
+        for o in offenders
+        if not (t := o.split(" imports ")[1]).startswith(landing + ".") and t != landing
     ] == []
 
 
