@@ -187,7 +187,7 @@ def test_slack_batch_run_loads_the_thread_and_dead_letters_the_malformed(data_di
     (dead,) = wh.query("SELECT * FROM ops.dead_letters").to_dict("records")
     assert dead["source"] == "slack" and "EvBAD" in dead["error"]
     assert "event.channel: Field required" in dead["error"]
-    assert dead["source_file"].endswith(".jsonl") and dead["line_no"] == 3
+    assert dead["source_file"].endswith("landing.sqlite3#slack") and dead["line_no"] == 3
     assert unprocessed_counts(settings, wh) == {"slack": 0, "github": 0}
     assert wh.count("raw.slack_messages") == 2
 
