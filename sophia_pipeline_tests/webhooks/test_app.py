@@ -16,7 +16,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from sophia_pipeline.webhooks import landing
+from sophia_pipeline.store.landing import LandingError, SQLiteLanding
+from sophia_pipeline.store.landing import sqlite as landing_sqlite
 from sophia_pipeline.webhooks.app import create_app
 from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline.webhooks.server import ConfigError, JsonLogFormatter, build_app
@@ -355,14 +356,18 @@ def test_ready_recovers_once_the_disk_has_space_again(
     store.recovery_probe_after_s = 0.0
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET)
 
-    def disk_full(self: object, data: bytes) -> None:
+    def disk_full(*args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
+
+    def commit_fails(self: object, group: object) -> list[bool]:
+        raise LandingError("database or disk is full")
 
     body = encode(github_push())
     with TestClient(app) as c:
         assert c.get("/ready").status_code == 200
         with monkeypatch.context() as full:
-            full.setattr(landing._LocalSegment, "append_durable", disk_full)
+            full.setattr(SQLiteLanding, "land", commit_fails)
+            full.setattr(landing_sqlite.os, "fsync", disk_full)  # what the probe meets
             r = c.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
             assert r.status_code == 503
             assert c.get("/ready").status_code == 503  # still full: still not ready
@@ -374,20 +379,17 @@ def test_ready_recovers_once_the_disk_has_space_again(
 
 
 def test_landing_failure_is_503_not_500(tmp_path: Path) -> None:
-    store = LandingStore(tmp_path / "land")
+    blocked = tmp_path / "land"
+    blocked.write_text("a file where the landing folder should be")
+    store = LandingStore(blocked)
     app = create_app(store, SLACK_SECRET, GITHUB_SECRET)
-    blocker = LandingStore(tmp_path / "land")
-    blocker.open()  # another writer holds the lock: this app cannot land anything
-    try:
-        c = TestClient(app, raise_server_exceptions=False)  # no lifespan: opens lazily
-        body = encode(github_push())
-        r = c.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
-        assert r.status_code == 503
-        assert r.headers["retry-after"] == "5"
-        assert c.get("/ready").status_code == 503
-    finally:
-        blocker.close()
-    assert blocker.count_after("github", None) == 0
+    c = TestClient(app, raise_server_exceptions=False)  # no lifespan: opens lazily
+    body = encode(github_push())
+    r = c.post("/webhooks/github", content=body, headers=github_headers(body, "push"))
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
+    assert c.get("/ready").status_code == 503
+    store.close()
 
 
 def test_disabled_source_is_404_and_needs_no_secret(store: LandingStore) -> None:

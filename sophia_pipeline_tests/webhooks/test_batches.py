@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from sophia_pipeline.sources import github
 from sophia_pipeline.sources.landing import Accepted, canonical_json
 from sophia_pipeline.sources.registry import SPECS
+from sophia_pipeline.store.landing import LandedEvent, SQLiteLanding
 from sophia_pipeline.webhooks.app import create_app
 from sophia_pipeline.webhooks.batches import (
     BatchNotFoundError,
@@ -25,7 +26,7 @@ from sophia_pipeline.webhooks.batches import (
     plan_batches,
     webhook_records,
 )
-from sophia_pipeline.webhooks.landing import LandedEvent, LandingStore
+from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline_tests.webhooks.payloads import (
     GITHUB_SECRET,
     SLACK_SECRET,
@@ -89,12 +90,12 @@ def all_events(root: Path, source: str) -> list[LandedEvent]:
 
 
 def test_batch_tags_round_trip_and_name_the_run() -> None:
-    batch = WebhookBatch("slack", "slack:000000000001:10", "slack:000000000002:99", 7)
+    batch = WebhookBatch("slack", "slack:10", "slack:99", 7)
     assert WebhookBatch.from_tags(batch.to_tags(), "slack") == batch
     assert WebhookBatch.from_tags(batch.to_tags(), "github") is None
-    assert batch.run_key == "slack:slack:000000000001:10->slack:000000000002:99"
-    first = WebhookBatch("github", None, "github:000000000001:5")
-    assert first.run_key == "github:start->github:000000000001:5"
+    assert batch.run_key == "slack:slack:10->slack:99"
+    first = WebhookBatch("github", None, "github:5")
+    assert first.run_key == "github:start->github:5"
     assert WebhookBatch.from_tags(first.to_tags(), "github") == first
     # Days ride in Dagster's own partition tags, not here: they never change the batch.
     assert WebhookBatch("slack", None, "x", 1, date(2025, 1, 1)) == WebhookBatch(
@@ -107,33 +108,21 @@ def test_records_are_read_strictly_after_from_up_to_and_including_to(tmp_path: P
     land(root, [("slack", slack_message(f"Ev{i}", f"message {i}"), None) for i in range(5)])
     events = all_events(root, "slack")
     batch = WebhookBatch("slack", events[0].cursor, events[3].cursor, 3)
-    accepted, rejected = webhook_records(SPECS["slack"], root, batch)
+    accepted, rejected = webhook_records(SPECS["slack"], SQLiteLanding(root), batch)
     assert rejected == []
     assert [a.record.event_id for a in accepted] == ["Ev1", "Ev2", "Ev3"]
-    # Segment path and line: an operator can open the line a record came from.
-    assert {Path(a.source_file).parent for a in accepted} == {root / "slack"}
+    # The database and sequence number: an operator can find the row a record came from.
+    assert {a.source_file for a in accepted} == {f"{root / 'landing.sqlite3'}#slack"}
     assert [a.line_no for a in accepted] == [2, 3, 4]
     assert all(a.entity == "message" and a.day == date(2025, 1, 10) for a in accepted)
     # Without a size (older tags) the read stops at to_cursor all the same.
     unsized = WebhookBatch("slack", None, events[1].cursor)
-    assert [a.record.event_id for a in webhook_records(SPECS["slack"], root, unsized)[0]] == [
+    assert [
+        a.record.event_id for a in webhook_records(SPECS["slack"], SQLiteLanding(root), unsized)[0]
+    ] == [
         "Ev0",
         "Ev1",
     ]
-
-
-def test_line_numbers_follow_segment_rotation(tmp_path: Path) -> None:
-    root = tmp_path / "webhooks"
-    store = LandingStore(root, max_segment_bytes=1)  # every event opens a new segment
-    with store:
-        for i in range(3):
-            assert store.append("slack", f"Ev{i}", "message", slack_message(f"Ev{i}", "hi"), {})
-    events = all_events(root, "slack")
-    accepted, _ = webhook_records(
-        SPECS["slack"], root, WebhookBatch("slack", None, events[-1].cursor, 3)
-    )
-    assert len({a.source_file for a in accepted}) == 3
-    assert [a.line_no for a in accepted] == [1, 1, 1]
 
 
 def test_a_batch_the_store_does_not_hold_is_an_error(tmp_path: Path) -> None:
@@ -143,10 +132,10 @@ def test_a_batch_the_store_does_not_hold_is_an_error(tmp_path: Path) -> None:
     # Planned as 2 events, but the store has 3 between the cursors: not the same batch.
     wrong = WebhookBatch("slack", None, events[2].cursor, 2)
     with pytest.raises(BatchNotFoundError):
-        webhook_records(SPECS["slack"], root, wrong)
-    gone = WebhookBatch("slack", events[2].cursor, "slack:000000000009:1")
+        webhook_records(SPECS["slack"], SQLiteLanding(root), wrong)
+    gone = WebhookBatch("slack", events[2].cursor, "slack:99")
     with pytest.raises(BatchNotFoundError):
-        webhook_records(SPECS["slack"], root, gone)
+        webhook_records(SPECS["slack"], SQLiteLanding(root), gone)
 
 
 def test_plan_batches_is_deterministic_and_carries_days(tmp_path: Path) -> None:
@@ -194,13 +183,13 @@ def test_malformed_slack_envelope_is_rejected_with_a_readable_reason(tmp_path: P
     )
     events = all_events(root, "slack")
     accepted, rejected = webhook_records(
-        SPECS["slack"], root, WebhookBatch("slack", None, events[-1].cursor, 3)
+        SPECS["slack"], SQLiteLanding(root), WebhookBatch("slack", None, events[-1].cursor, 3)
     )
     assert [a.record.event_id for a in accepted] == ["EvOK"]
     bad, limited = rejected
     assert "EvBAD" in bad.error and "event.channel: Field required" in bad.error
     assert "event.ts: Field required" in bad.error
-    assert bad.line_no == 2 and bad.source_file.endswith(".jsonl")
+    assert bad.line_no == 2 and bad.source_file.endswith("landing.sqlite3#slack")
     assert "unsupported Slack envelope type 'app_rate_limited'" in limited.error
     assert '"EvBAD"' in bad.raw  # the delivery itself, for a replay
 
@@ -222,11 +211,11 @@ def test_a_lone_surrogate_in_a_slack_event_is_rejected_and_the_batch_moves_on(
     (batch,) = plan_batches(SPECS["slack"], LandingStore(root), None, 10, 5)
     assert batch.size == 3 and batch.first_day == batch.last_day == date(2025, 1, 10)
 
-    accepted, rejected = webhook_records(SPECS["slack"], root, batch)
+    accepted, rejected = webhook_records(SPECS["slack"], SQLiteLanding(root), batch)
 
     assert [a.record.event_id for a in accepted] == ["EvOK1", "EvOK2"]
     (cut,) = rejected
-    assert cut.line_no == 2 and cut.source_file.endswith(".jsonl")
+    assert cut.line_no == 2 and cut.source_file.endswith("landing.sqlite3#slack")
     assert "EvCUT" in cut.error and "unpaired surrogate '\\ud83d'" in cut.error
     # Storable as the dead-letter payload, and still the delivery (surrogate escaped).
     assert json.loads(cut.raw)["event"]["text"] == "launch \ud83d"
@@ -255,7 +244,7 @@ def test_github_webhooks_become_events_api_records(tmp_path: Path) -> None:
     land(root, github_deliveries())
     events = all_events(root, "github")
     accepted, rejected = webhook_records(
-        SPECS["github"], root, WebhookBatch("github", None, events[-1].cursor, 4)
+        SPECS["github"], SQLiteLanding(root), WebhookBatch("github", None, events[-1].cursor, 4)
     )
     assert rejected == []
     push, pr, issue, removal = (a.record for a in accepted)
@@ -303,7 +292,7 @@ def test_unknown_github_events(tmp_path: Path) -> None:
     events = all_events(root, "github")
     assert events[0].event_type == "unknown"  # the receiver did not know it
     accepted, rejected = webhook_records(
-        SPECS["github"], root, WebhookBatch("github", None, events[-1].cursor, 2)
+        SPECS["github"], SQLiteLanding(root), WebhookBatch("github", None, events[-1].cursor, 2)
     )
     # Named by its header: kept in the raw layer as an event that makes no document.
     assert [type(a.record).__name__ for a in accepted] == ["OtherEvent"]

@@ -1,4 +1,5 @@
-"""SIGKILL the real receiver (uvicorn subprocess) mid-stream: no acknowledged event is lost."""
+"""SIGKILL the real receiver (uvicorn subprocess) mid-stream: no acknowledged event is lost,
+on both landing backends (SQLite in a folder, S3 on a real SeaweedFS server)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from sophia_pipeline.webhooks.landing import LandingStore
+from sophia_pipeline.store.landing import LandingBackend, SQLiteLanding
 from sophia_pipeline.webhooks.server import main as server_main
 from sophia_pipeline_tests.conftest import free_port
+from sophia_pipeline_tests.webhooks.conftest import TEST_LAG_S, s3_backend
 from sophia_pipeline_tests.webhooks.payloads import (
     GITHUB_SECRET,
     SLACK_SECRET,
@@ -34,8 +39,38 @@ KILL_AFTER_ACKS = 1500
 CONCURRENCY = 16
 
 
-def _start_receiver(root: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, SLACK_SIGNING_SECRET=SLACK_SECRET, GITHUB_WEBHOOK_SECRET=GITHUB_SECRET)
+@dataclass
+class Target:
+    """Where receivers land: the command-line arguments and environment that say so, and
+    a reader of the same place (for S3, from past the lag window)."""
+
+    args: list[str]
+    env: dict[str, str]
+    reader: Callable[[], LandingBackend]
+
+
+@pytest.fixture(params=["sqlite", "s3"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    if request.param == "sqlite":
+        root = tmp_path / "land"
+        yield Target(["--root", str(root)], {}, lambda: SQLiteLanding(root))
+        return
+    server = request.getfixturevalue("s3_server")
+    url = f"s3://{server.bucket}/{uuid.uuid4().hex}"
+    yield Target(
+        ["--landing-url", url],
+        {**server.env(), "SOPHIA_LANDING_LAG_S": str(TEST_LAG_S)},
+        lambda: s3_backend(server, url, ahead_s=TEST_LAG_S + 1),
+    )
+
+
+def start_receiver(target: Target, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        SLACK_SIGNING_SECRET=SLACK_SECRET,
+        GITHUB_WEBHOOK_SECRET=GITHUB_SECRET,
+        **target.env,
+    )
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [
@@ -46,8 +81,7 @@ def _start_receiver(root: Path, port: int, log_path: Path) -> subprocess.Popen[b
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--root",
-                str(root),
+                *target.args,
                 "--log-level",
                 "warning",
             ],
@@ -57,7 +91,7 @@ def _start_receiver(root: Path, port: int, log_path: Path) -> subprocess.Popen[b
         )
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+def wait_ready(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -125,8 +159,7 @@ async def _send(
     return acked, dups, failures
 
 
-def _landed(root: Path) -> Counter[tuple[str, str]]:
-    reader = LandingStore(root)
+def landed_ids(reader: LandingBackend) -> Counter[tuple[str, str]]:
     counts: Counter[tuple[str, str]] = Counter()
     for source in ("slack", "github"):
         cursor = None
@@ -138,13 +171,12 @@ def _landed(root: Path) -> Counter[tuple[str, str]]:
     return counts
 
 
-def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
-    root = tmp_path / "land"
+def test_sigkill_mid_stream_then_restart(tmp_path: Path, target: Target) -> None:
     log_path = tmp_path / "receiver.log"
     port = free_port()
-    proc = _start_receiver(root, port, log_path)
+    proc = start_receiver(target, port, log_path)
     try:
-        _wait_ready(proc, port, log_path)
+        wait_ready(proc, port, log_path)
         acked, _, _ = asyncio.run(_send(port, list(range(EVENTS)), kill=proc))
         proc.wait(timeout=30)
     finally:
@@ -153,21 +185,16 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     assert KILL_AFTER_ACKS <= len(acked) < EVENTS
 
-    landed = _landed(root)  # tolerates whatever tail the kill left
+    reader = target.reader()
+    landed = landed_ids(reader)  # whatever the kill left half-written is not there
     assert acked <= set(landed), f"acknowledged but not landed: {sorted(acked - set(landed))[:5]}"
     assert max(landed.values()) == 1
-    reader = LandingStore(root)
     cursors = {s: reader.read_after(s, None, 100)[1] for s in ("slack", "github")}
 
-    # Also leave a torn line behind, as a kill in the middle of write() would.
-    last_segment = sorted((root / "slack").glob("segment-*.jsonl"))[-1]
-    with open(last_segment, "ab") as f:
-        f.write(b'{"id":"Ev-torn","source":"sla')
-
     port2 = free_port()
-    proc2 = _start_receiver(root, port2, log_path)
+    proc2 = start_receiver(target, port2, log_path)
     try:
-        _wait_ready(proc2, port2, log_path)
+        wait_ready(proc2, port2, log_path)
         # Resend everything, as senders retry whatever they did not see acknowledged.
         acked2, dups2, failures2 = asyncio.run(_send(port2, list(range(EVENTS)), kill=None))
         metrics = httpx.get(f"http://127.0.0.1:{port2}/metrics").text
@@ -179,7 +206,7 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
     assert failures2 == 0
     assert dups2 == set(landed)  # dedup survived the crash and the restart
     assert acked2 == {_request(i)[:2] for i in range(EVENTS)} - set(landed)
-    final = _landed(root)
+    final = landed_ids(target.reader())
     assert len(final) == EVENTS and max(final.values()) == 1
     dedup_hits = sum(
         float(line.rsplit(" ", 1)[1])
@@ -192,14 +219,16 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path) -> None:
         assert reader.count_after(source, cursor) == sum(1 for s, _ in final if s == source) - 100
 
 
-def test_second_receiver_on_the_same_folder_refuses_to_start(tmp_path: Path) -> None:
+def test_receiver_on_an_old_segment_folder_refuses_to_start(tmp_path: Path) -> None:
     root = tmp_path / "land"
-    with LandingStore(root) as holder:
-        holder.append("slack", "Ev0", "message", {}, {})
-        log_path = tmp_path / "second.log"
-        proc = _start_receiver(root, free_port(), log_path)
-        assert proc.wait(timeout=30) == 3
-    assert "another process is already writing" in log_path.read_text()
+    (root / "slack").mkdir(parents=True)
+    (root / "slack" / "segment-000000000001.jsonl").write_text('{"id":"Ev0"}\n')
+    log_path = tmp_path / "old.log"
+    proc = start_receiver(
+        Target(["--root", str(root)], {}, lambda: SQLiteLanding(root)), free_port(), log_path
+    )
+    assert proc.wait(timeout=60) == 2
+    assert "old segment-file format" in log_path.read_text()
 
 
 def test_cli_entry_refuses_without_secret(

@@ -9,6 +9,7 @@ request's selection and tags, the definitions' resources).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from sophia_pipeline.defs.webhook_sensors import (
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline.store.landing import SQLiteLanding
 from sophia_pipeline.webhooks.batches import WebhookBatch
+from sophia_pipeline.webhooks.landing import LandingStore
 from sophia_pipeline_tests.webhooks.payloads import (
     github_issues,
     github_pull_request,
@@ -187,7 +190,7 @@ def test_slack_batch_run_loads_the_thread_and_dead_letters_the_malformed(data_di
     (dead,) = wh.query("SELECT * FROM ops.dead_letters").to_dict("records")
     assert dead["source"] == "slack" and "EvBAD" in dead["error"]
     assert "event.channel: Field required" in dead["error"]
-    assert dead["source_file"].endswith(".jsonl") and dead["line_no"] == 3
+    assert dead["source_file"].endswith("landing.sqlite3#slack") and dead["line_no"] == 3
     assert unprocessed_counts(settings, wh) == {"slack": 0, "github": 0}
     assert wh.count("raw.slack_messages") == 2
 
@@ -264,3 +267,23 @@ def test_github_batch_run_loads_pull_request_and_issue_documents(data_dir: Path)
     assert wh.count("raw.github_events") == 3  # the push too, though it makes no document
     assert wh.count("ops.dead_letters") == 0
     assert unprocessed_counts(settings, wh) == {"slack": 0, "github": 0}
+
+
+@pytest.mark.slow
+def test_a_committed_batch_prunes_what_is_consumed_and_past_retention(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOPHIA_LANDING_RETENTION_HOURS", "1")
+    d, instance = defs(), dg.DagsterInstance.ephemeral()
+    root = load_settings().webhook_landing_dir
+    two_hours_ago = LandingStore(root, clock=lambda: time.time() - 2 * 3600)
+    with two_hours_ago:
+        for i in range(3):
+            payload = slack_message(f"Ev{i}", f"message {i}")
+            assert two_hours_ago.append("slack", f"Ev{i}", "message", payload, {})
+    land(root, [("slack", slack_message("EvNew", "landed just now", "1736500100.000300"), None)])
+    (request,) = tick(d, instance, "slack", None).run_requests
+    execute(d, instance, request)
+    # All four consumed; only the three older than the retention window are gone.
+    assert [e.id for e in SQLiteLanding(root).read_after("slack", None, 10)[0]] == ["EvNew"]
+    assert warehouse().count("raw.slack_messages") == 4

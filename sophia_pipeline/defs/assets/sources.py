@@ -4,6 +4,9 @@ Built from ``sources/registry.py``: the same two assets per source, so every sou
 documents flow into the same chunk, embedding, index and warehouse stages.
 """
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import dagster as dg
 
 from sophia_pipeline.defs.jobs import replay_day
@@ -16,10 +19,27 @@ from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec, raw_records
 from sophia_pipeline.store import ops, raw, staging
 from sophia_pipeline.store.common import rows_by_day
+from sophia_pipeline.store.landing import LandingBackend, open_landing
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WebhookBatch, webhook_records
 
 from .windows import count_by_day, report_per_partition, window_metadata, window_of
+
+
+def prune_consumed(
+    landing: LandingBackend, source: str, consumed: str, settings: Settings, log: Any
+) -> None:
+    """Once a batch is committed its events are consumed: drop those older than the
+    retention window (which is also how long re-deliveries stay de-duplicated). A
+    failed prune only delays it to the next batch."""
+    older_than = datetime.now(UTC) - timedelta(hours=settings.landing.retention_hours)
+    try:
+        pruned = landing.prune(source, consumed, older_than)
+    except Exception as exc:
+        log.warning(f"could not prune the {source} landing store: {exc}")
+        return
+    if pruned:
+        log.info(f"pruned {pruned} consumed {source} landing entries older than {older_than}")
 
 
 def reader_key(source: str) -> str:
@@ -28,7 +48,6 @@ def reader_key(source: str) -> str:
 
 def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinition]:
     wh_kind = warehouse_kind(settings)
-    webhook_root = settings.webhook_landing_dir
 
     @dg.asset(
         **daily_io_asset(
@@ -63,9 +82,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
         fetched = reader.read(spec, start, end, state, context.log)
         batch = WebhookBatch.from_tags(context.run.tags, spec.name)
         # A run requested by the webhook sensor: the batch's landed events too.
-        hooked, bad_hooks = (
-            webhook_records(spec, webhook_root, batch) if batch is not None else ([], [])
-        )
+        landing = open_landing(settings) if batch is not None else None
+        hooked, bad_hooks = webhook_records(spec, landing, batch) if landing and batch else ([], [])
         if batch is not None:
             context.log.info(f"webhook batch {batch.run_key}: {len(hooked)} events")
         rejected = [*fetched.rejected, *bad_hooks]
@@ -86,6 +104,8 @@ def source_assets(spec: SourceSpec, settings: Settings) -> list[dg.AssetsDefinit
                 webhook_cursor=batch.to_cursor if batch is not None else None,
             ),
         )
+        if landing is not None and batch is not None:
+            prune_consumed(landing, spec.name, batch.to_cursor, settings, context.log)
         loaded = fetched.checkpointed + Loaded(new, known, dead)
         for r in rejected:
             context.log.warning(f"dead letter {r.source_file}:{r.line_no}: {r.error}")
