@@ -11,6 +11,8 @@ from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher, sc
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.sources import gong
 
+from .vocab import SAMPLE_PRODUCTS
+
 
 @dataclass(frozen=True)
 class TaggerScore:
@@ -35,7 +37,10 @@ def score_gong(landing_dir: Path) -> TaggerScore:
             json.loads, (landing_dir / "_labels" / "gong_calls.jsonl").read_text().splitlines()
         )
     }
-    matcher, points = CompetitorMatcher(), TalkingPointMatcher()
+    # The sample labels every naming of a product it speaks of, so the matcher here knows
+    # all of them: this scores the matching (aliases, boundaries, possessives), not a
+    # deployment's choice of competitors (bench/data/competitor_mentions_labelled.jsonl).
+    matcher, points = CompetitorMatcher(SAMPLE_PRODUCTS), TalkingPointMatcher()
     predicted: list[tuple[str, str, int, int]] = []
     truth: list[tuple[str, str, int, int]] = []
     pred_pairs: set[tuple[str, str]] = set()

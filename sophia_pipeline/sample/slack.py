@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS
 
 from . import vocab as v
 from .base import SampleRun, SampleSource
@@ -214,7 +213,7 @@ def _thread(
     start = rand_between(rng, window.start, window.end - timedelta(days=1))
     start = start.replace(hour=rng.randint(13, 23))
     crm = sorted(v.CRM_COMPETITORS)
-    canonical = rng.choice(crm if channel == "eng-support" else sorted(DEFAULT_COMPETITORS))
+    canonical = rng.choice(crm if channel == "eng-support" else sorted(v.SAMPLE_PRODUCTS))
     deal_ids = company.deal_ids
     ctx = {
         "company": company.name,

@@ -7,6 +7,7 @@ import pytest
 from sophia_pipeline.documents import Turn
 from sophia_pipeline.processing.chunking.base import Chunk
 from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
+from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 from sophia_pipeline.processing.tagging.competitors import (
     CompetitorMatcher,
     Mention,
@@ -64,7 +65,8 @@ def test_call_sentiment_is_token_weighted() -> None:
 
 @pytest.fixture(scope="module")
 def matcher() -> CompetitorMatcher:
-    return CompetitorMatcher()
+    # The sample's product names: the mechanics below do not depend on whose rivals they are.
+    return CompetitorMatcher(SAMPLE_PRODUCTS)
 
 
 def _found(matcher: CompetitorMatcher, text: str) -> list[tuple[str, str]]:

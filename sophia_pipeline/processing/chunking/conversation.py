@@ -53,7 +53,7 @@ def conversation_header(
         head = f"Slack #{channel} thread" if channel else "Slack thread"
         parts.append(f"{head}: {_clean(title)}" if title else head)
     else:
-        kind = "Gong call" if source == "gong" else f"{source} conversation"
+        kind = {"gong": "Gong call", "": "Conversation"}.get(source, f"{source} conversation")
         parts.append(f"{kind}: {_clean(title)}" if title else kind)
         account = attrs.get("account_name")
         if account and (not title or str(account).lower() not in title.lower()):
