@@ -123,7 +123,8 @@ LINK_CUES: tuple[str, ...] = (
     "pushing to", "write back to", "writes back to", "writing back to", "pull from",
     "pulls from", "pulled from", "pulling from", "webhook from", "webhooks from",
     "webhook for", "plugin for", "api for", "mapping for", "mappings for", "field in",
-    "fields in", "log in to", "login to", "sign in to",
+    "fields in", "log in to", "login to", "sign in to", "importing", "imported",
+    "exporting", "exported", "synced", "integrating",
 )  # fmt: skip
 # How many words may sit between a cue and the name it attaches to.
 NOUN_REACH = 1
