@@ -32,7 +32,9 @@ def test_short_turns_pack_into_one_window_with_labels_and_last_turn_kept(counter
         Turn(speaker="Bob", text="Yes."),
         Turn(speaker="Ann", text="Great, bye."),
     ]
-    chunks = chunk_conversation("gong:call:1", turns, counter, header="Gong call: Demo | 2024-03-05")
+    chunks = chunk_conversation(
+        "gong:call:1", turns, counter, header="Gong call: Demo | 2024-03-05"
+    )
     assert [c.text for c in chunks] == [
         "Gong call: Demo | 2024-03-05\n"
         "Ann: Hello.\nAnn: Are you there?\nBob: Yes.\nAnn: Great, bye."
@@ -104,7 +106,10 @@ def test_conversation_header_says_which_call_account_channel_and_day() -> None:
     )
     assert (
         conversation_header(
-            "slack", "Lost Acme to Clari", at, {"channel": "C1", "channel_name": "competitive-intel"}
+            "slack",
+            "Lost Acme to Clari",
+            at,
+            {"channel": "C1", "channel_name": "competitive-intel"},
         )
         == "Slack #competitive-intel thread: Lost Acme to Clari | 2024-03-05"
     )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-
 from . import vocab as v
 from .base import SampleRun, SampleSource
 from .common import rand_between, slack_id, uuid4, write_jsonl, write_jsonl_by_day

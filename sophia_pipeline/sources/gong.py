@@ -62,7 +62,9 @@ def normalize(call: GongCall) -> Document:
     text, _ = render_turns(turns)
     # The customer's company as the participants name it: the account, in words, for the
     # context header every chunk of the call carries (account_id is only an id).
-    account_name = next((p.company for p in call.participants if p.role != "rep" and p.company), None)
+    account_name = next(
+        (p.company for p in call.participants if p.role != "rep" and p.company), None
+    )
     return Document(
         doc_id=Document.make_id(SOURCE, ENTITY, call.call_id),
         source=SOURCE,

@@ -151,7 +151,9 @@ def test_a_missing_or_broken_catalog_file_is_a_clear_error(tmp_path: Path) -> No
         load_catalog(bad)
 
 
-def test_the_setting_points_at_an_existing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_setting_points_at_an_existing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sophia_pipeline.settings import load_settings
 
     f = tmp_path / "catalog.yaml"

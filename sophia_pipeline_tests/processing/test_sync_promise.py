@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from sophia_pipeline.processing.chunking.base import CHUNKER_VERSIONS, content_hash
-from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 from sophia_pipeline.processing.documents_to_chunks import PlacedChunk, chunk_rows
 from sophia_pipeline.processing.tag_documents import call_tags, document_mentions
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
 from sophia_pipeline.processing.vectors import IndexPlan, missing_hashes, plan_index_sync
+from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 
 DAY = date(2026, 9, 1)
 MODEL = "all-MiniLM-L6-v2@0.1.0"
@@ -271,11 +271,13 @@ def test_each_mention_is_counted_once_and_attributed_to_its_chunk() -> None:
 
 
 def test_a_mention_outside_every_chunk_is_marked_unattributed() -> None:
-    rows = document_mentions(doc_row(TEXT), [chunk_of("gong:call:1#0", 0, 5)], CompetitorMatcher(SAMPLE_PRODUCTS))
-    assert {r["chunk_id"] for r in rows} == {"gong:call:1#?"}
-    assert document_mentions(doc_row(TEXT), [], CompetitorMatcher(SAMPLE_PRODUCTS))[0]["chunk_id"] == (
-        "gong:call:1#?"
+    rows = document_mentions(
+        doc_row(TEXT), [chunk_of("gong:call:1#0", 0, 5)], CompetitorMatcher(SAMPLE_PRODUCTS)
     )
+    assert {r["chunk_id"] for r in rows} == {"gong:call:1#?"}
+    assert document_mentions(doc_row(TEXT), [], CompetitorMatcher(SAMPLE_PRODUCTS))[0][
+        "chunk_id"
+    ] == ("gong:call:1#?")
 
 
 def turns_json(lines: list[tuple[str, str]]) -> str:

@@ -7,7 +7,6 @@ import pytest
 from sophia_pipeline.documents import Turn
 from sophia_pipeline.processing.chunking.base import Chunk
 from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
-from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 from sophia_pipeline.processing.tagging.competitors import (
     CompetitorMatcher,
     Mention,
@@ -33,6 +32,7 @@ from sophia_pipeline.processing.tagging.talking_points import (
     coverage,
     talking_points,
 )
+from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 
 # --- sentiment ------------------------------------------------------------------------
 

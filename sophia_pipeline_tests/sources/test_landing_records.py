@@ -132,7 +132,9 @@ def test_slack_speakers_mentions_and_channels_resolve_from_the_directory(landing
 
 
 def test_slack_names_fall_back_and_unknown_ids_stay() -> None:
-    ev = slack.SlackMessageEvent(channel="C1", user="U1", text="ping <@U2> and <@U9|bob>", ts="1.000001")
+    ev = slack.SlackMessageEvent(
+        channel="C1", user="U1", text="ping <@U2> and <@U9|bob>", ts="1.000001"
+    )
     user = slack.SlackUser(id="U2", name="dlee", profile=slack.SlackProfile(display_name=" "))
     [doc] = slack.group_threads([ev], [user, slack.SlackUser(id="U1", real_name="Ann Lee")])
     assert doc.turns[0].speaker == "Ann Lee"

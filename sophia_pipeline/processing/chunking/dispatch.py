@@ -86,7 +86,8 @@ def chunk_for_kind(
 
 
 def chunk_doc(doc: Document, counter: TokenCounterLike) -> list[Chunk]:
-    """Chunks a normalized ``Document``: its turns and context header, title, and the ``language``/``path``
+    """Chunks a normalized ``Document``: its turns and context header, title, and the
+    ``language``/``path``
     attributes (the source id is taken as the path of a code file)."""
     attrs = doc.attributes
     return chunk_for_kind(

@@ -39,7 +39,9 @@ _WS = re.compile(r"\s+")
 # or not, alone on a line.
 _RULE = re.compile(r"^ {0,3}([-*_=~])(?:[ \t]*\1){2,}[ \t]*$")
 # The delimiter row under a Markdown table's header: "|---|:--:|", "--- | ---".
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$")
+_TABLE_SEP = re.compile(
+    r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$"
+)
 
 
 @dataclass

@@ -232,7 +232,9 @@ class CompetitorMatcher:
         if competitors is None:
             competitors = default_catalog()
         if not isinstance(competitors, CompetitorCatalog):
-            competitors = CompetitorCatalog(competitors={k: list(v) for k, v in competitors.items()})
+            competitors = CompetitorCatalog(
+                competitors={k: list(v) for k, v in competitors.items()}
+            )
         self.catalog = competitors
         self.competitors = {k: list(v) for k, v in competitors.competitors.items()}
         self.window_chars = window_chars

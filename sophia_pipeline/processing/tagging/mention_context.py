@@ -65,7 +65,7 @@ def _token(text: str, start: int, end: int) -> str:
 
 
 def code_reason(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str | None:
-    """"code" when the hit is inside code or a code-like token, else None."""
+    """ "code" when the hit is inside code or a code-like token, else None."""
     if any(s <= start < e for s, e in spans):
         return "code span"
     ls, le = _line(text, start, end)
@@ -129,7 +129,9 @@ LINK_CUES: tuple[str, ...] = (
 # How many words may sit between a cue and the name it attaches to.
 NOUN_REACH = 1
 LINK_REACH = 2
-_CLAUSE_END = re.compile(r"[.!?;\n]|,\s+(?:but|and|while|whereas|though)\b|\s(?:but|than|vs\.?|versus)\s")
+_CLAUSE_END = re.compile(
+    r"[.!?;\n]|,\s+(?:but|and|while|whereas|though)\b|\s(?:but|than|vs\.?|versus)\s"
+)
 _WORD_RE = re.compile(r"[\w'’.-]+")
 
 
@@ -147,14 +149,14 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
     cs = 0
     for m in _CLAUSE_END.finditer(text, 0, start):
         cs = m.end()
-    m = _CLAUSE_END.search(text, end)
-    return cs, (m.start() if m else len(text))
+    close = _CLAUSE_END.search(text, end)
+    return cs, (close.start() if close else len(text))
 
 
 def integration_reason(
     text: str, start: int, end: int, names: Sequence[NameSpan], cue_words: _Cues
 ) -> str | None:
-    """"integration" when an integration cue attaches to this hit (see module doc)."""
+    """ "integration" when an integration cue attaches to this hit (see module doc)."""
     cs, ce = _clause(text, start, end)
     after = _words(text[end:ce])
     before = _words(text[cs:start])
@@ -215,8 +217,10 @@ DEFAULT_CUES = _Cues(NOUN_CUES, LINK_CUES)
 _COMMON_NOUN_NEXT = frozenset({"to", "for", "of", "efforts", "effort", "campaign", "campaigns"})
 
 
-def homonym_reason(text: str, start: int, end: int, alias: str, homonyms: frozenset[str]) -> str | None:
-    """"homonym" when an alias that is also an English word is not written as the brand."""
+def homonym_reason(
+    text: str, start: int, end: int, alias: str, homonyms: frozenset[str]
+) -> str | None:
+    """ "homonym" when an alias that is also an English word is not written as the brand."""
     if alias not in homonyms:
         return None
     written = text[start:end]
