@@ -222,3 +222,19 @@ def test_installed_package_readmes(counter: TokenCounterLike) -> None:
     assert total >= len(readmes)
     # Most READMEs have headings (Markdown or reST): their chunks carry heading paths.
     assert sectioned >= total // 2
+
+
+def test_a_heading_that_repeats_the_title_is_said_once(counter: TokenCounterLike) -> None:
+    chunks = chunk_document(
+        "d", "# Login fails\n\n## Steps\n\nClick it.\n", counter, title="ENG-42: Login fails"
+    )
+    assert [c.text for c in chunks] == ["ENG-42: Login fails > Steps: Click it."]
+
+
+def test_a_grid_table_border_alone_is_no_chunk() -> None:
+    small = default_counter(40)
+    row = "| ``timeout`` | int | seconds before the test is stopped and reported |\n"
+    text = "Settings\n========\n\n+----------+-----+\n" + row * 6 + "+----------+-----+\n"
+    chunks = chunk_document("d", text, small)
+    assert_chunk_contract(chunks, text, small, "d")
+    assert all("``timeout``" in c.text for c in chunks)

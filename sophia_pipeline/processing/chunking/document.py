@@ -36,8 +36,8 @@ _UNDERLINE = re.compile(r"^ {0,3}([=\-~^*+#\"'])\1{2,}[ \t]*$")
 _STRUCTURED_LINE = re.compile(r"^\s*(?:[-*+•]\s|\d{1,3}[.)]\s|\||>|\t| {4})")
 _WS = re.compile(r"\s+")
 # A thematic break: three or more of one of - * _ (= ~ too, as plain-text rules), spaced
-# or not, alone on a line.
-_RULE = re.compile(r"^ {0,3}([-*_=~])(?:[ \t]*\1){2,}[ \t]*$")
+# or not, alone on a line; or a reStructuredText grid table's border ("+----+---+").
+_RULE = re.compile(r"^ {0,3}(?:([-*_=~])(?:[ \t]*\1){2,}|\+(?:[-=]{2,}\+)+)[ \t]*$")
 # The delimiter row under a Markdown table's header: "|---|:--:|", "--- | ---".
 _TABLE_SEP = re.compile(
     r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$"
@@ -274,7 +274,7 @@ def _sections(
             stack.pop()
         stack.append((h.level, _clean_title(h.title)))
         end = headings[k + 1].start if k + 1 < len(headings) else len(text)
-        path = root + [t for _, t in stack if t]
+        path = _dedupe(root + [t for _, t in stack if t])
         sec = _Section(h.start, end, path, h)
         if _clean_title(h.title):
             sec.titled.append((h.start, h.end, len(path) - 1))
@@ -307,6 +307,17 @@ def _sections(
             continue
         merged.append(sec)
     return merged
+
+
+def _dedupe(path: list[str]) -> list[str]:
+    """The path without a heading that repeats its parent: a Linear issue titled
+    "ENG-42: Login fails" whose body opens "# Login fails" says it once."""
+    out: list[str] = []
+    for t in path:
+        if out and (t == out[-1] or out[-1].endswith(": " + t)):
+            continue
+        out.append(t)
+    return out
 
 
 def _blocks(
