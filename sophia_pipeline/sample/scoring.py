@@ -119,7 +119,10 @@ def score_labelled(items: Iterable[Mapping[str, Any]], matcher: CompetitorMatche
         want = labelled_spans(item)
         predicted += [(item["id"], c, s, e) for c, s, e in got]
         truth += [(item["id"], c, s, e) for c, s, e in want]
-        if sorted(got) != sorted(want):
+        item_p, item_r = score_mentions(
+            [(c, s, e) for c, s, e in got], [(c, s, e) for c, s, e in want]
+        )
+        if item_p < 1.0 or item_r < 1.0:
             errors[item["id"]] = (
                 [f"{c}@{text[s:e]}" for c, s, e in got],
                 [f"{c}@{text[s:e]}" for c, s, e in want],
