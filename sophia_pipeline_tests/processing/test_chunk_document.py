@@ -238,3 +238,16 @@ def test_a_grid_table_border_alone_is_no_chunk() -> None:
     chunks = chunk_document("d", text, small)
     assert_chunk_contract(chunks, text, small, "d")
     assert all("``timeout``" in c.text for c in chunks)
+
+
+def test_a_piece_of_bare_punctuation_joins_its_neighbour() -> None:
+    small = default_counter(30)
+    text = (
+        "Intro\n=====\n\nSome words about the library and what it does for you today.\n\n"
+        "<!-- sponsors\nnames here\n-->\n\n" + "^" * 300 + "\n\nMore words.\n"
+    )
+    chunks = chunk_document("d", text, small)
+    assert_chunk_contract(chunks, text, small, "d")
+    for c in chunks:
+        body = c.text.split(": ", 1)[-1]
+        assert any(ch.isalnum() for ch in body), c.text

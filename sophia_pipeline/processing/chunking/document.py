@@ -118,22 +118,27 @@ def _junk_lines(
     return out
 
 
+_WORD_CHAR = re.compile(r"\w")
+
+
 def _has_words(text: str, s: int, e: int, junk: list[tuple[int, int]]) -> bool:
+    """Whether ``[s, e)`` holds a letter or digit outside the junk lines: a span of
+    bare punctuation (a table border, a closing "-->", a long RST underline) says
+    nothing a search could match."""
     pos = s
     for js, je in junk:
         if je <= pos or js >= e:
             continue
-        if text[pos:js].strip():
+        if _WORD_CHAR.search(text, pos, max(pos, js)):
             return True
         pos = max(pos, je)
-    return bool(text[pos:e].strip())
+    return bool(_WORD_CHAR.search(text, pos, e)) if pos < e else False
 
 
 def _absorb_junk(text: str, chunks: list[Chunk], junk: list[tuple[int, int]]) -> list[Chunk]:
-    """Chunks whose span holds only junk lines (and blanks) merged into the chunk before
-    (the first such run into the chunk after), renumbered; the spans still tile."""
-    if not junk:
-        return chunks
+    """Chunks whose span holds only junk lines, blanks and punctuation merged into the
+    chunk before (the first such run into the chunk after), renumbered; the spans
+    still tile."""
     out: list[Chunk] = []
     carry_start: int | None = None
     for c in chunks:
