@@ -163,11 +163,9 @@ def integration_reason(
     # The names (other hits) inside the clause, for "the nearest name owns the cue".
     other = [n for n in names if cs <= n.start < ce and not (n.start == start and n.end == end)]
     # Noun cue after the name: "Pipedrive connector", "HubSpot API key", "Salesforce's sync".
-    for k in range(min(len(after), NOUN_REACH + 3)):
+    for k in range(min(len(after), NOUN_REACH + 1)):
         phrase = cue_words.noun_at(after, k)
-        if phrase is None:
-            continue
-        if k <= NOUN_REACH and not _name_between(other, end, end + after[k][0]):
+        if phrase is not None and not _name_between(other, end, end + after[k][0]):
             return f"integration: {phrase}"
     # Linking cue before the name: "sync with HubSpot", "connector for Pipedrive".
     for k in range(len(before)):
