@@ -345,6 +345,12 @@ class Settings(BaseSettings):
         None,
         "Redis for cache, breakers, rate limits (unset locally: redis://127.0.0.1:6379/0).",
     )
+    competitor_catalog: Path | None = var(
+        "SOPHIA_COMPETITOR_CATALOG",
+        None,
+        "YAML/JSON file naming this company's competitors and the systems it integrates "
+        "with (unset: the packaged demo catalog).",
+    )
     snowflake: SnowflakeSettings = SnowflakeSettings()
     pinecone: PineconeSettings = PineconeSettings()
     airbyte: AirbyteSettings = AirbyteSettings()
@@ -370,6 +376,17 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("competitor_catalog")
+    @classmethod
+    def _catalog_file(cls, value: Path | None) -> Path | None:
+        # Checked here so a mistyped path fails at load, not in the middle of a run.
+        if value is None:
+            return None
+        path = value.expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"SOPHIA_COMPETITOR_CATALOG={str(value)!r}: no such file")
+        return path
 
     @classmethod
     def settings_customise_sources(

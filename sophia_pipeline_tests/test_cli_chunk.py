@@ -33,10 +33,9 @@ def test_chunk_file_for_every_kind(tmp_path: Path, counter: TokenCounterLike) ->
         "Alice: Hi there.\nBob: Hello! We use Gong.\n\nAlice: Great.\n", encoding="utf-8"
     )
     rows = chunk_file(DocumentKind.CONVERSATION, call, counter)
+    # One window of whole turns, each line with its speaker (a bare file has no header).
     assert [r["text"] for r in rows] == [
-        "Alice: Hi there.",
-        "Bob: Hello! We use Gong.",
-        "Alice: Great.",
+        "Alice: Hi there.\nBob: Hello! We use Gong.\nAlice: Great."
     ]
     assert {r["doc"] for r in rows} == {str(call)}
 

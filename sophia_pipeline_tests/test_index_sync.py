@@ -141,12 +141,13 @@ def test_new_chunker_version_rewrites_exactly_that_strategys_documents(
             wh.query("SELECT COUNT(*) AS n FROM staging.chunks WHERE source = 'gong'")["n"].iloc[0]
         )
         # Linear bodies use the document strategy; Gong calls the conversation one.
-        monkeypatch.setitem(base.CHUNKER_VERSIONS, "document", "2")
+        conversation = base.CHUNKER_VERSIONS["conversation"]
+        monkeypatch.setitem(base.CHUNKER_VERSIONS, "document", "bumped")
         second = materialize(instance)
         assert second.success
         index = second.asset_materializations_for_node("index__vectors")[0].metadata
         assert int(index["upserted"].value) == linear_chunks > 0
         assert embedded(second) == 0  # same texts: the content-hash cache answers
         versions = wh.query("SELECT source, chunker_version FROM ops.vector_manifest")
-        assert set(versions[versions["source"] == "linear"]["chunker_version"]) == {"2"}
-        assert set(versions[versions["source"] == "gong"]["chunker_version"]) == {"1"}
+        assert set(versions[versions["source"] == "linear"]["chunker_version"]) == {"bumped"}
+        assert set(versions[versions["source"] == "gong"]["chunker_version"]) == {conversation}

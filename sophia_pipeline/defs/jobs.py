@@ -34,6 +34,7 @@ from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.ops import dead_letters_to_replay, delete_dead_letters, keep_failing
 from sophia_pipeline.store.raw import append_raw
 from sophia_pipeline.store.warehouse import Warehouse
+from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -48,6 +49,10 @@ def entity_of(spec: SourceSpec, source_file: str | None) -> str | None:
     for prev, part in zip(parts, parts[1:], strict=False):
         if part in by_folder and prev.split(":")[-1] == spec.name:
             return by_folder[part]
+    # A webhook segment names no landing folder: webhooks deliver the first entity
+    # (Slack messages, GitHub events), as ``webhooks/batches.py`` records them.
+    if spec.name in WEBHOOK_SOURCES:
+        return next(iter(spec.folders))
     return None
 
 

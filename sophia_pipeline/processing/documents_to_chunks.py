@@ -11,7 +11,7 @@ from typing import Any
 from sophia_pipeline.documents import DocumentKind, Turn
 
 from .chunking.base import CHUNKER_VERSIONS, Chunk, TokenCounterLike
-from .chunking.conversation import chunk_conversation
+from .chunking.conversation import chunk_conversation, conversation_header
 from .tagging.sentiment import sentiment
 
 
@@ -19,7 +19,14 @@ def chunk_row(row: Mapping[str, Any], counter: TokenCounterLike) -> list[Chunk]:
     kind = DocumentKind(row["kind"])
     if kind is DocumentKind.CONVERSATION:
         turns = [Turn.model_validate(t) for t in json.loads(row["turns"] or "[]")]
-        return chunk_conversation(row["doc_id"], turns, counter)
+        attrs = row.get("attributes") or "{}"
+        header = conversation_header(
+            str(row.get("source") or ""),
+            row.get("title"),
+            row.get("occurred_at"),
+            json.loads(attrs) if isinstance(attrs, str) else attrs,
+        )
+        return chunk_conversation(row["doc_id"], turns, counter, header=header)
     from .chunking.dispatch import chunk_for_kind  # the other three strategies
 
     return chunk_for_kind(kind, row["doc_id"], row["text"] or "", counter, title=row["title"])

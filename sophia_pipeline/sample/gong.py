@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
-from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS, DEFAULT_TALKING_POINTS
+from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
 
 from . import vocab as v
 from .base import SampleRun, SampleSource
@@ -271,7 +271,7 @@ def _script(
             b.say(cast.rep, pick(v.REP_ACKS))
 
     n_comp = rng.choices([0, 1, 2, 3], [30, 45, 20, 5])[0]
-    competitors = rng.sample(sorted(DEFAULT_COMPETITORS), n_comp)
+    competitors = rng.sample(sorted(v.SAMPLE_PRODUCTS), n_comp)
     for c in competitors:
         _competitor_block(rng, block(), cast, c, ctx)
     if len(competitors) >= 2 and rng.random() < 0.6:

@@ -1,7 +1,10 @@
 """Sample Slack messages: Events API ``message`` envelopes, grouped in threads, some
 naming competitors (labelled like the calls) and some using the near-miss words.
 
-Writes ``slack/messages/<day>.jsonl`` (by message time) and ``_labels/slack_threads.jsonl``,
+Writes ``slack/messages/<day>.jsonl`` (by message time), the workspace directory as Slack's
+Web API gives it (``slack/users/<day>.jsonl``: one ``users.list`` member a line;
+``slack/channels/<day>.jsonl``: one ``conversations.list`` channel a line; both on the
+window's first day) and ``_labels/slack_threads.jsonl``,
 one label per thread in thread-key order: ``{"thread_key" (= the Slack document's source
 id), "channel", "thread_ts", "competitors", "mentions"}``, mentions as in the Gong labels
 (``gong.py``) with ``message_index`` (in ``ts`` order) in place of ``turn_index``.
@@ -11,8 +14,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-
-from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS
 
 from . import vocab as v
 from .base import SampleRun, SampleSource
@@ -117,8 +118,8 @@ def _ts(at: datetime, micro: int) -> str:
 
 def generate_messages(
     rng: random.Random, world: World
-) -> tuple[list[tuple[datetime, str, dict]], list[dict]]:
-    """(envelopes keyed by message time, thread labels)."""
+) -> tuple[list[tuple[datetime, str, dict]], list[dict], dict[str, str]]:
+    """(envelopes keyed by message time, thread labels, channel name -> id)."""
     target = MESSAGES_PER_SCALE * world.scale
     channel_ids = {name: slack_id(rng, "C", 11) for name in CHANNELS}
     live = [c for c in world.companies if c.archived_at is None]
@@ -135,18 +136,67 @@ def generate_messages(
         labels.append(label)
         made += size
     labels.sort(key=lambda lab: lab["thread_key"])
-    return records, labels
+    return records, labels, channel_ids
+
+
+def users_list(world: World) -> list[dict]:
+    """The team as ``users.list`` members. Every other member leaves the display name
+    empty, as many Slack users do, so readers must fall back to the real name."""
+    updated = int(world.window.start.timestamp())
+    out = []
+    for n, p in enumerate(world.team):
+        real = f"{p.first} {p.last}"
+        out.append(
+            {
+                "id": p.slack_id,
+                "team_id": TEAM_ID,
+                "name": p.email.split("@")[0],
+                "deleted": False,
+                "real_name": real,
+                "is_bot": False,
+                "profile": {"display_name": real if n % 2 == 0 else "", "real_name": real},
+                "updated": updated,
+            }
+        )
+    return out
+
+
+def conversations_list(world: World, channel_ids: dict[str, str]) -> list[dict]:
+    """The channels as ``conversations.list`` gives them (``updated`` in milliseconds)."""
+    created = int(world.window.start.timestamp())
+    return [
+        {
+            "id": cid,
+            "name": name,
+            "is_channel": True,
+            "is_archived": False,
+            "created": created,
+            "updated": created * 1000,
+        }
+        for name, cid in channel_ids.items()
+    ]
 
 
 def write_sample(run: SampleRun) -> dict[str, int]:
-    messages, labels = generate_messages(run.rng("slack"), run.world)
+    messages, labels, channel_ids = generate_messages(run.rng("slack"), run.world)
+    day = f"{run.world.window.start.date().isoformat()}.jsonl"
+    slack_dir = run.landing_dir / "slack"
     return {
-        "slack/messages": write_jsonl_by_day(run.landing_dir / "slack" / "messages", messages),
+        "slack/messages": write_jsonl_by_day(slack_dir / "messages", messages),
+        "slack/users": write_jsonl(slack_dir / "users" / day, users_list(run.world)),
+        "slack/channels": write_jsonl(
+            slack_dir / "channels" / day, conversations_list(run.world, channel_ids)
+        ),
         LABELS: write_jsonl(run.landing_dir / LABELS, labels),
     }
 
 
-SAMPLE = SampleSource(order=30, folders=("slack/messages",), labels=(LABELS,), write=write_sample)
+SAMPLE = SampleSource(
+    order=30,
+    folders=("slack/messages", "slack/users", "slack/channels"),
+    labels=(LABELS,),
+    write=write_sample,
+)
 
 
 def _thread(
@@ -162,7 +212,7 @@ def _thread(
     start = rand_between(rng, window.start, window.end - timedelta(days=1))
     start = start.replace(hour=rng.randint(13, 23))
     crm = sorted(v.CRM_COMPETITORS)
-    canonical = rng.choice(crm if channel == "eng-support" else sorted(DEFAULT_COMPETITORS))
+    canonical = rng.choice(crm if channel == "eng-support" else sorted(v.SAMPLE_PRODUCTS))
     deal_ids = company.deal_ids
     ctx = {
         "company": company.name,

@@ -20,17 +20,30 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from sophia_pipeline.processing.tagging.catalog import (
-    DEFAULT_COMPETITORS,
-    DEFAULT_TALKING_POINTS,
-)
+from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
+
+# The products the sample's people talk about, with the aliases they use: rival revenue
+# tools and the CRMs and call recorders prospects run. The labels mark every naming of
+# one (the matching ground truth, scored by ``scoring.py`` with a matcher over these
+# names); which of them compete with the deployment is its catalog's business
+# (``processing/tagging/competitors.yaml``), scored on a hand-labelled set instead.
+SAMPLE_PRODUCTS: dict[str, list[str]] = {
+    "Salesforce": ["Salesforce", "SFDC", "Sales Cloud"],
+    "HubSpot": ["HubSpot", "Hub Spot"],
+    "Gong": ["Gong", "Gong.io"],
+    "Clari": ["Clari"],
+    "Outreach": ["Outreach.io", "Outreach"],
+    "Chorus": ["Chorus", "Chorus.ai", "ZoomInfo Chorus"],
+    "Pipedrive": ["Pipedrive"],
+    "Zoho": ["Zoho CRM", "Zoho"],
+}
 
 # Aliases that are also common English words: never lowercased, never used as filler.
 ENGLISH_WORD_ALIASES = frozenset({"Outreach", "Chorus", "Gong"})
 
 _ALIAS_PATTERNS: list[tuple[str, str, re.Pattern[str]]] = [
     (canonical, alias, re.compile(rf"(?<!\w){re.escape(alias)}(?!\w)", re.IGNORECASE))
-    for canonical, aliases in DEFAULT_COMPETITORS.items()
+    for canonical, aliases in SAMPLE_PRODUCTS.items()
     for alias in aliases
 ]
 
@@ -105,7 +118,7 @@ def locate(text: str, mentions: tuple[Mention, ...], base: int = 0) -> list[tupl
 
 
 def pick_alias(rng: random.Random, canonical: str) -> str:
-    aliases = DEFAULT_COMPETITORS[canonical]
+    aliases = SAMPLE_PRODUCTS[canonical]
     if len(aliases) == 1 or rng.random() < 0.55:
         return aliases[0]
     return rng.choice(aliases[1:])

@@ -60,6 +60,11 @@ def normalize(call: GongCall) -> Document:
             )
         )
     text, _ = render_turns(turns)
+    # The customer's company as the participants name it: the account, in words, for the
+    # context header every chunk of the call carries (account_id is only an id).
+    account_name = next(
+        (p.company for p in call.participants if p.role != "rep" and p.company), None
+    )
     return Document(
         doc_id=Document.make_id(SOURCE, ENTITY, call.call_id),
         source=SOURCE,
@@ -74,7 +79,10 @@ def normalize(call: GongCall) -> Document:
         deal_id=call.deal_id,
         occurred_at=call.started,
         updated_at=call.updated_at or call.started,
-        attributes={"duration_s": call.duration_s},
+        attributes={
+            "duration_s": call.duration_s,
+            **({"account_name": account_name} if account_name else {}),
+        },
     )
 
 

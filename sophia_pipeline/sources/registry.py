@@ -126,14 +126,28 @@ def _apollo_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Do
 def _slack_documents(records: list[RawRecord], lookup: Lookup) -> list[tuple[Document, date]]:
     """One document per thread the window touched, built from all of that thread's
     messages (a reply landing days later rebuilds the whole thread); the thread lives in
-    the partition of its newest message."""
-    touched = {r.record.event.thread_key for r in records}
-    messages = [r for r in lookup() if r.record.event.thread_key in touched]
+    the partition of its newest message. A member or channel record in the window (a
+    rename) touches every thread that member spoke in or that channel holds, so names
+    stay current; names resolve against every member's and channel's newest version."""
+    everything = lookup()
+    users = [r.record for r in everything if r.entity == "user"]
+    channels = [r.record for r in everything if r.entity == "channel"]
+    all_messages = [r for r in everything if r.entity == "message"]
+    renamed_users = {r.record.id for r in records if r.entity == "user"}
+    renamed_channels = {r.record.id for r in records if r.entity == "channel"}
+    touched = {r.record.event.thread_key for r in records if r.entity == "message"}
+    if renamed_users or renamed_channels:
+        touched |= {
+            r.record.event.thread_key
+            for r in all_messages
+            if r.record.event.user in renamed_users or r.record.event.channel in renamed_channels
+        }
+    messages = [r for r in all_messages if r.record.event.thread_key in touched]
     newest: dict[str, date] = {}
     for r in messages:
         key = r.record.event.thread_key
         newest[key] = max(newest.get(key, r.day), r.day)
-    docs = slack.group_threads(r.record for r in messages)
+    docs = slack.group_threads((r.record for r in messages), users, channels)
     return [(d, newest[d.source_id]) for d in docs]
 
 
@@ -177,11 +191,15 @@ SPECS: dict[str, SourceSpec] = {
             name="slack",
             raw_asset="raw/slack_messages",
             raw_table="raw.slack_messages",
-            folders={"message": "messages"},
-            parse=lambda e, o: slack.parse(o),
-            record_id=lambda e, r: r.event_id,
+            # "message" first: webhook deliveries are messages (webhooks/batches.py).
+            folders={"message": "messages", "user": "users", "channel": "channels"},
+            parse=slack.parse_entity,
+            record_id=slack.record_id,
             to_documents=_slack_documents,
-            description="Slack Events API message envelopes (by message day)",
+            description=(
+                "Slack Events API message envelopes (by message day), workspace members "
+                "(users.list) and channels (conversations.list)"
+            ),
         ),
         SourceSpec(
             name="linear",

@@ -13,12 +13,21 @@ each thread becomes one CONVERSATION document whose turns are its messages in ``
 
 Only plain messages (no ``subtype``), thread broadcasts and bot messages become turns; edit
 and delete notifications (``message_changed``, ``message_deleted``) and the like are
-skipped. Speakers are Slack user ids.
+skipped.
+
+Speakers are people, not ids: the workspace's members (``landing/slack/users/<day>.jsonl``,
+one ``users.list`` member object a line, filed by its ``updated`` day) give each user id a
+display name, and its channels (``landing/slack/channels/<day>.jsonl``, one
+``conversations.list`` channel a line) give each channel id its name. A turn's speaker is
+the member's display name (else real name, else handle, else the raw id when the member
+is unknown), ``<@U…>`` mentions in the text read ``@Name`` the same way, and the thread
+document carries ``channel_name``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -67,6 +76,66 @@ class SlackEventEnvelope(BaseModel):
     event_time: int
 
 
+class SlackProfile(BaseModel):
+    display_name: str | None = None
+    real_name: str | None = None
+
+
+class SlackUser(BaseModel):
+    """A ``users.list`` member (the fields used here; Slack sends many more)."""
+
+    id: str = Field(min_length=1)
+    name: str | None = None  # the handle
+    real_name: str | None = None
+    deleted: bool = False
+    is_bot: bool = False
+    profile: SlackProfile = Field(default_factory=SlackProfile)
+    updated: int | None = None  # epoch seconds
+
+    @property
+    def display(self) -> str:
+        for name in (self.profile.display_name, self.profile.real_name, self.real_name, self.name):
+            if name and name.strip():
+                return name.strip()
+        return self.id
+
+
+class SlackChannel(BaseModel):
+    """A ``conversations.list`` channel (the fields used here)."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    is_archived: bool = False
+    updated: int | None = None  # epoch milliseconds, as Slack sends it
+
+
+def parse_entity(entity: str, raw: dict[str, Any]) -> BaseModel:
+    """A landing record of ``entity`` ("message", "user" or "channel")."""
+    if entity == "user":
+        return SlackUser.model_validate(raw)
+    if entity == "channel":
+        return SlackChannel.model_validate(raw)
+    return parse(raw)
+
+
+def record_id(entity: str, record: Any) -> str:
+    """Messages by Events API event id; members and channels by their Slack id."""
+    if entity in ("user", "channel"):
+        return f"{entity}:{record.id}"
+    return str(record.event_id)
+
+
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def resolve_mentions(text: str, names: Mapping[str, str]) -> str:
+    """``<@U123>`` (or ``<@U123|handle>``) as ``@Display Name`` for known members; an
+    unknown member's mention is left as written."""
+    return _USER_MENTION.sub(
+        lambda m: f"@{names[m.group(1)]}" if m.group(1) in names else m.group(0), text
+    )
+
+
 def ts_to_datetime(ts: str) -> datetime:
     seconds, _, micros = ts.partition(".")
     return datetime.fromtimestamp(int(seconds), tz=UTC).replace(microsecond=int(micros or 0))
@@ -86,8 +155,15 @@ def _ts_key(ts: str) -> tuple[int, int]:
     return int(seconds), int(micros or 0)
 
 
-def normalize_thread(messages: list[SlackMessageEvent]) -> Document:
-    """One thread's messages (any order, duplicates by ``ts`` ignored) as a conversation."""
+def normalize_thread(
+    messages: list[SlackMessageEvent],
+    names: Mapping[str, str] | None = None,
+    channels: Mapping[str, str] | None = None,
+) -> Document:
+    """One thread's messages (any order, duplicates by ``ts`` ignored) as a conversation;
+    ``names`` maps user ids to display names and ``channels`` channel ids to names."""
+    names = names or {}
+    channels = channels or {}
     by_ts: dict[str, SlackMessageEvent] = {}
     for m in messages:
         by_ts.setdefault(m.ts, m)
@@ -98,14 +174,14 @@ def normalize_thread(messages: list[SlackMessageEvent]) -> Document:
     start = ts_to_datetime(root_ts)
     turns = [
         Turn(
-            speaker=m.user or m.bot_id or "unknown",
-            text=m.text,
+            speaker=names.get(m.user, m.user) if m.user else (m.bot_id or "unknown"),
+            text=resolve_mentions(m.text, names),
             start_s=round((m.at - start).total_seconds(), 3),
         )
         for m in ordered
     ]
     text, _ = render_turns(turns)
-    head = (parent or first).text.strip().splitlines()
+    head = resolve_mentions((parent or first).text, names).strip().splitlines()
     title = head[0][:TITLE_CHARS] if head else None
     key = thread_key(first.channel, root_ts)
     return Document(
@@ -122,25 +198,31 @@ def normalize_thread(messages: list[SlackMessageEvent]) -> Document:
         updated_at=ordered[-1].at,
         attributes={
             "channel": first.channel,
+            **({"channel_name": channels[first.channel]} if first.channel in channels else {}),
             "thread_ts": root_ts,
             "message_count": len(ordered),
             "has_parent": parent is not None,
-            "users": sorted({t.speaker for t in turns}),
+            "users": sorted({m.user or m.bot_id or "unknown" for m in ordered}),
         },
     )
 
 
 def group_threads(
     messages: Iterable[SlackEventEnvelope | SlackMessageEvent],
+    users: Iterable[SlackUser] = (),
+    channels: Iterable[SlackChannel] = (),
 ) -> list[Document]:
-    """One conversation document per thread, ordered by thread key."""
+    """One conversation document per thread, ordered by thread key, speakers and
+    mentions named from ``users`` and channels from ``channels``."""
+    names = {u.id: u.display for u in users}
+    channel_names = {c.id: c.name for c in channels}
     threads: dict[str, list[SlackMessageEvent]] = {}
     for item in messages:
         event = item.event if isinstance(item, SlackEventEnvelope) else item
         if event.type != "message" or event.subtype not in TURN_SUBTYPES:
             continue
         threads.setdefault(event.thread_key, []).append(event)
-    return [normalize_thread(threads[key]) for key in sorted(threads)]
+    return [normalize_thread(threads[key], names, channel_names) for key in sorted(threads)]
 
 
 # --- webhook deliveries ------------------------------------------------------------------

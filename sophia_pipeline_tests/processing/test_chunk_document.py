@@ -80,7 +80,43 @@ def test_fenced_code_is_not_sectioned_nor_split_at_blank_lines(
 def test_front_matter_is_not_a_title(counter: TokenCounterLike) -> None:
     text = "---\ntitle: x\ndate: y\n---\n\n# Real\n\nbody\n"
     chunks = chunk_document("d", text, counter)
-    assert [c.label for c in chunks] == [None, "Real"]
+    # The front matter is no title, and no chunk of its own: it joins the first chunk's
+    # span (which still starts at 0) and stays out of every chunk's text.
+    assert [(c.label, c.text, c.start) for c in chunks] == [("Real", "Real: body", 0)]
+
+
+def test_no_chunk_is_only_a_rule(counter: TokenCounterLike) -> None:
+    text = "# A\n\nFirst part.\n\n------\n\n# B\n\n***\n\nSecond part.\n\n- - -\n"
+    chunks = chunk_document("d", text, counter)
+    assert [c.text for c in chunks] == ["A: First part.", "B: Second part."]
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert chunks[0].end == chunks[1].start
+
+
+def test_rule_only_sections_join_their_neighbours_under_a_small_budget() -> None:
+    small = default_counter(24)
+    text = "Intro words here.\n\n" + "\n\n".join(
+        f"Paragraph {i} has a few words in it.\n\n---" for i in range(8)
+    )
+    chunks = chunk_document("d", text, small)
+    assert_chunk_contract(chunks, text, small, "d")
+    assert all(c.text.strip("-* \n") for c in chunks)
+    assert not any("---" in c.text for c in chunks)
+
+
+def test_a_split_table_repeats_its_header_row(counter: TokenCounterLike) -> None:
+    rows = "\n".join(
+        f"| Acme {i} | renewal in Q{i % 4 + 1} | {i * 7} seats on the enterprise plan |"
+        for i in range(60)
+    )
+    text = "# Accounts\n\n| Account | Renewal | Notes |\n|---|---|---|\n" + rows + "\n"
+    chunks = chunk_document("d", text, counter)
+    assert len(chunks) > 2
+    for c in chunks:
+        assert c.text.startswith("Accounts: | Account | Renewal | Notes |\n|---|---|---|\n| Acme")
+        assert c.tokens <= 256
+    body_rows = [line for c in chunks for line in c.text.splitlines() if "| Acme" in line]
+    assert len(body_rows) == 60  # every row once: the header is the only repeat
 
 
 def test_title_roots_the_path(counter: TokenCounterLike) -> None:
@@ -186,3 +222,32 @@ def test_installed_package_readmes(counter: TokenCounterLike) -> None:
     assert total >= len(readmes)
     # Most READMEs have headings (Markdown or reST): their chunks carry heading paths.
     assert sectioned >= total // 2
+
+
+def test_a_heading_that_repeats_the_title_is_said_once(counter: TokenCounterLike) -> None:
+    chunks = chunk_document(
+        "d", "# Login fails\n\n## Steps\n\nClick it.\n", counter, title="ENG-42: Login fails"
+    )
+    assert [c.text for c in chunks] == ["ENG-42: Login fails > Steps: Click it."]
+
+
+def test_a_grid_table_border_alone_is_no_chunk() -> None:
+    small = default_counter(40)
+    row = "| ``timeout`` | int | seconds before the test is stopped and reported |\n"
+    text = "Settings\n========\n\n+----------+-----+\n" + row * 6 + "+----------+-----+\n"
+    chunks = chunk_document("d", text, small)
+    assert_chunk_contract(chunks, text, small, "d")
+    assert all("``timeout``" in c.text for c in chunks)
+
+
+def test_a_piece_of_bare_punctuation_joins_its_neighbour() -> None:
+    small = default_counter(30)
+    text = (
+        "Intro\n=====\n\nSome words about the library and what it does for you today.\n\n"
+        "<!-- sponsors\nnames here\n-->\n\n" + "^" * 300 + "\n\nMore words.\n"
+    )
+    chunks = chunk_document("d", text, small)
+    assert_chunk_contract(chunks, text, small, "d")
+    for c in chunks:
+        body = c.text.split(": ", 1)[-1]
+        assert any(ch.isalnum() for ch in body), c.text

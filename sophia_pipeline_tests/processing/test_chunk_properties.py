@@ -219,3 +219,23 @@ def test_conversation_chunks_within_budget_and_cover(
 def test_dispatch_keeps_the_contract(small: TokenCounterLike, text: str, kind: str) -> None:
     chunks = chunk_for_kind(kind, "k", text, small, language="python")
     assert_chunk_contract(chunks, text, small, "k")
+
+
+@PROPS
+@given(turns=st.lists(turn, max_size=10), header=st.one_of(st.just(""), paragraph))
+def test_conversation_windows_keep_header_labels_and_whole_turns(
+    small: TokenCounterLike, turns: list[Turn], header: str
+) -> None:
+    """The header (cut to its share) starts every chunk and counts toward the budget; a
+    turn that fits a window with the header is never split, its label kept."""
+    source, _ = render_turns(turns)
+    chunks = chunk_conversation("call", turns, small, header=header)
+    assert_chunk_contract(chunks, source, small, "call")
+    heads = {c.text.split("\n", 1)[0] for c in chunks}
+    if header.strip() and chunks:
+        assert len(heads) == 1
+    for t in turns:
+        line = f"{t.speaker}: {t.text.strip()}".rstrip()
+        alone = (next(iter(heads)) + "\n" if header.strip() and chunks else "") + line
+        if small.count(alone) <= small.budget:
+            assert any(line in c.text for c in chunks), line

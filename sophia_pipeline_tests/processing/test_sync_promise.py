@@ -21,6 +21,7 @@ from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
 from sophia_pipeline.processing.vectors import IndexPlan, missing_hashes, plan_index_sync
+from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 
 DAY = date(2026, 9, 1)
 MODEL = "all-MiniLM-L6-v2@0.1.0"
@@ -135,6 +136,11 @@ CALL = [
 ]
 
 
+# With the header ("Conversation: Discovery call"), a window of this many words holds two
+# of CALL's turns: the call cuts into three overlapping windows, (0, 1), (1, 2), (2, 3).
+TWO_TURNS = 24
+
+
 def ids(placed: list[PlacedChunk]) -> list[str]:
     return [p.chunk.chunk_id for p in placed]
 
@@ -150,12 +156,13 @@ def test_a_tombstoned_document_has_no_chunks() -> None:
 
 
 def test_chunks_carry_stable_ids_partition_version_and_sentiment() -> None:
-    placed = chunk_rows([call_row("gong:call:1", CALL)], WordCounter())
-    assert ids(placed) == [f"gong:call:1#{i}" for i in range(len(CALL))]  # one per turn
+    placed = chunk_rows([call_row("gong:call:1", CALL)], WordCounter(TWO_TURNS))
+    assert ids(placed) == [f"gong:call:1#{i}" for i in range(3)]  # overlapping windows
+    assert placed[0].chunk.text.startswith("Conversation: Discovery call\nRita: Thanks")
     assert all(p.day == DAY for p in placed)
     assert all(p.chunker_version == CHUNKER_VERSIONS["conversation"] for p in placed)
     assert all(-1.0 <= p.sentiment <= 1.0 for p in placed)
-    again = chunk_rows([call_row("gong:call:1", CALL)], WordCounter())
+    again = chunk_rows([call_row("gong:call:1", CALL)], WordCounter(TWO_TURNS))
     assert [(p.chunk.chunk_id, p.chunk.content_hash) for p in again] == [
         (p.chunk.chunk_id, p.chunk.content_hash) for p in placed
     ]
@@ -166,24 +173,24 @@ def manifest(placed: list[PlacedChunk], model: str = MODEL) -> dict[str, tuple[s
 
 
 def test_a_shorter_call_rechunks_into_fewer_chunks_and_the_rest_is_deleted() -> None:
-    before = chunk_rows([call_row("gong:call:1", CALL)], WordCounter())
-    after = chunk_rows([call_row("gong:call:1", CALL[:2])], WordCounter())
-    assert ids(after) == ids(before)[:2]
+    before = chunk_rows([call_row("gong:call:1", CALL)], WordCounter(TWO_TURNS))
+    after = chunk_rows([call_row("gong:call:1", CALL[:2])], WordCounter(TWO_TURNS))
+    assert ids(after) == ids(before)[:1]
     plan = plan_index_sync(manifest(after), manifest(before))
-    assert plan.delete == ids(before)[2:]
-    assert plan.upsert == [] and plan.unchanged == 2
+    assert plan.delete == ids(before)[1:]
+    assert plan.upsert == [] and plan.unchanged == 1
 
 
 def test_an_edited_turn_changes_only_its_chunks_hash() -> None:
-    before = chunk_rows([call_row("gong:call:1", CALL)], WordCounter())
+    before = chunk_rows([call_row("gong:call:1", CALL)], WordCounter(TWO_TURNS))
     edited = [*CALL[:3], ("Paul", "Send me two case studies please.")]
-    after = chunk_rows([call_row("gong:call:1", edited)], WordCounter())
+    after = chunk_rows([call_row("gong:call:1", edited)], WordCounter(TWO_TURNS))
     changed = [b.chunk.chunk_id for b, a in zip(before, after, strict=True) if b != a]
-    assert changed == ["gong:call:1#3"]
-    assert plan_index_sync(manifest(after), manifest(before)).upsert == ["gong:call:1#3"]
+    assert changed == ["gong:call:1#2"]  # the one window holding the last turn
+    assert plan_index_sync(manifest(after), manifest(before)).upsert == ["gong:call:1#2"]
     assert missing_hashes(
         [p.chunk.content_hash for p in after], {p.chunk.content_hash for p in before}
-    ) == [after[3].chunk.content_hash]
+    ) == [after[2].chunk.content_hash]
 
 
 def test_a_chunker_version_bump_rewrites_every_chunk_of_that_kind(
@@ -239,7 +246,7 @@ TEXT = "We run Salesforce now. Later we looked at Clari and Gong for forecasting
 
 
 def test_no_mentions_for_a_deleted_or_empty_document() -> None:
-    matcher = CompetitorMatcher()
+    matcher = CompetitorMatcher(SAMPLE_PRODUCTS)
     chunks = [chunk_of("gong:call:1#0", 0, len(TEXT))]
     assert document_mentions(doc_row(TEXT, deleted=True), chunks, matcher) == []
     assert document_mentions(doc_row(""), chunks, matcher) == []
@@ -250,7 +257,7 @@ def test_each_mention_is_counted_once_and_attributed_to_its_chunk() -> None:
     split = TEXT.index("Later")
     # Overlapping chunks (a repeated heading, say) still count the source text once.
     chunks = [chunk_of("gong:call:1#1", split, len(TEXT)), chunk_of("gong:call:1#0", 0, split)]
-    rows = document_mentions(doc_row(TEXT), chunks, CompetitorMatcher())
+    rows = document_mentions(doc_row(TEXT), chunks, CompetitorMatcher(SAMPLE_PRODUCTS))
     assert [(r["competitor"], r["chunk_id"]) for r in rows] == [
         ("Salesforce", "gong:call:1#0"),
         ("Clari", "gong:call:1#1"),
@@ -259,16 +266,18 @@ def test_each_mention_is_counted_once_and_attributed_to_its_chunk() -> None:
     assert len({r["mention_id"] for r in rows}) == 3  # stable, distinct ids
     assert rows[0]["mention_id"] == f"gong:call:1@{TEXT.index('Salesforce')}"
     assert {r["deal_id"] for r in rows} == {"D1"} and {r["partition_date"] for r in rows} == {DAY}
-    again = document_mentions(doc_row(TEXT), chunks, CompetitorMatcher())
+    again = document_mentions(doc_row(TEXT), chunks, CompetitorMatcher(SAMPLE_PRODUCTS))
     assert again == rows
 
 
 def test_a_mention_outside_every_chunk_is_marked_unattributed() -> None:
-    rows = document_mentions(doc_row(TEXT), [chunk_of("gong:call:1#0", 0, 5)], CompetitorMatcher())
-    assert {r["chunk_id"] for r in rows} == {"gong:call:1#?"}
-    assert document_mentions(doc_row(TEXT), [], CompetitorMatcher())[0]["chunk_id"] == (
-        "gong:call:1#?"
+    rows = document_mentions(
+        doc_row(TEXT), [chunk_of("gong:call:1#0", 0, 5)], CompetitorMatcher(SAMPLE_PRODUCTS)
     )
+    assert {r["chunk_id"] for r in rows} == {"gong:call:1#?"}
+    assert document_mentions(doc_row(TEXT), [], CompetitorMatcher(SAMPLE_PRODUCTS))[0][
+        "chunk_id"
+    ] == ("gong:call:1#?")
 
 
 def turns_json(lines: list[tuple[str, str]]) -> str:

@@ -32,6 +32,7 @@ from sophia_pipeline.processing.tagging.talking_points import (
     coverage,
     talking_points,
 )
+from sophia_pipeline.sample.vocab import SAMPLE_PRODUCTS
 
 # --- sentiment ------------------------------------------------------------------------
 
@@ -64,7 +65,8 @@ def test_call_sentiment_is_token_weighted() -> None:
 
 @pytest.fixture(scope="module")
 def matcher() -> CompetitorMatcher:
-    return CompetitorMatcher()
+    # The sample's product names: the mechanics below do not depend on whose rivals they are.
+    return CompetitorMatcher(SAMPLE_PRODUCTS)
 
 
 def _found(matcher: CompetitorMatcher, text: str) -> list[tuple[str, str]]:

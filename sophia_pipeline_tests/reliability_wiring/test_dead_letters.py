@@ -162,5 +162,9 @@ def test_entity_and_day_of_a_letter_come_from_its_source_file() -> None:
     assert entity_of(hubspot, "api:hubspot/companies") == "company"
     assert entity_of(hubspot, "/data/contacts/landing/x.jsonl") is None
     assert entity_of(SPECS["costar"], "anything") == "property"
+    # Slack lands members and channels too; a webhook segment's letter is a message.
+    slack = SPECS["slack"]
+    assert entity_of(slack, "/data/webhooks/slack/segment-000001.jsonl") == "message"
+    assert entity_of(slack, "/data/landing/slack/users/2026-09-01.jsonl") == "user"
     assert replay_day("/l/costar/batches/costar_2026-09-04.csv", None) == date(2026, 9, 4)
     assert replay_day("api:apollo/contacts", date(2026, 9, 5)) == date(2026, 9, 5)

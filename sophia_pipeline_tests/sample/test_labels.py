@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from sophia_pipeline.documents import DEAL_STAGE_OUTCOMES
-from sophia_pipeline.processing.tagging.catalog import DEFAULT_COMPETITORS, DEFAULT_TALKING_POINTS
+from sophia_pipeline.processing.tagging.catalog import DEFAULT_TALKING_POINTS
 from sophia_pipeline.sample import vocab
 
 from .landing import labels, records
@@ -33,7 +33,7 @@ def test_mentions_point_at_their_alias(landing: Path) -> None:
         turns = calls[lab["call_id"]]["turns"]
         assert lab["competitors"] == sorted({m["competitor"] for m in lab["mentions"]})
         for m in lab["mentions"]:
-            assert m["alias"] in DEFAULT_COMPETITORS[m["competitor"]]
+            assert m["alias"] in vocab.SAMPLE_PRODUCTS[m["competitor"]]
             text = turns[m["turn_index"]]["text"]
             assert m["alias"].lower() in text.lower()
             assert text[m["char_start"] : m["char_end"]] == m["surface"]
@@ -81,7 +81,7 @@ def test_outcome_is_the_linked_deals_stage(landing: Path) -> None:
 
 def test_mentions_cover_aliases_cases_and_possessives(landing: Path) -> None:
     mentions = [m for lab in labels(landing, "gong_calls") for m in lab["mentions"]]
-    assert {m["competitor"] for m in mentions} == set(DEFAULT_COMPETITORS)
+    assert {m["competitor"] for m in mentions} == set(vocab.SAMPLE_PRODUCTS)
     assert any(m["alias"] != m["competitor"] for m in mentions)
     assert any(m["surface"].endswith("'s") for m in mentions)
     assert any(m["surface"] == m["alias"].lower() != m["alias"] for m in mentions)

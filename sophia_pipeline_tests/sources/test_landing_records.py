@@ -113,6 +113,61 @@ def test_slack_messages_group_into_labelled_threads(landing: Path) -> None:
         assert doc.text == render_turns(doc.turns)[0]
 
 
+def test_slack_speakers_mentions_and_channels_resolve_from_the_directory(landing: Path) -> None:
+    envelopes = [slack.parse(r) for r in records(landing, "slack/messages")]
+    users = [slack.SlackUser.model_validate(r) for r in records(landing, "slack/users")]
+    channels = [slack.SlackChannel.model_validate(r) for r in records(landing, "slack/channels")]
+    assert users and channels
+    names = {u.id: u.display for u in users}
+    # Half the members leave the display name empty: the real name stands in.
+    assert all(names[u.id] == u.real_name for u in users)
+    docs = slack.group_threads(envelopes, users, channels)
+    speakers = {t.speaker for d in docs for t in d.turns}
+    assert speakers <= set(names.values())  # no raw user id left
+    assert all(d.attributes["channel_name"] in {c.name for c in channels} for d in docs)
+    assert all(set(d.attributes["users"]) <= set(names) for d in docs)
+    texts = [t.text for d in docs for t in d.turns]
+    assert not any("<@U" in t for t in texts)
+    assert any("@" + n in t for t in texts for n in names.values())
+
+
+def test_slack_names_fall_back_and_unknown_ids_stay() -> None:
+    ev = slack.SlackMessageEvent(
+        channel="C1", user="U1", text="ping <@U2> and <@U9|bob>", ts="1.000001"
+    )
+    user = slack.SlackUser(id="U2", name="dlee", profile=slack.SlackProfile(display_name=" "))
+    [doc] = slack.group_threads([ev], [user, slack.SlackUser(id="U1", real_name="Ann Lee")])
+    assert doc.turns[0].speaker == "Ann Lee"
+    assert doc.turns[0].text == "ping @dlee and <@U9|bob>"
+    assert "channel_name" not in doc.attributes and doc.attributes["users"] == ["U1"]
+
+
+def test_a_renamed_member_rebuilds_the_threads_they_spoke_in() -> None:
+    from datetime import date
+
+    from sophia_pipeline.sources.registry import SPECS, RawRecord
+
+    spec = SPECS["slack"]
+
+    def env(user: str, ts: str, channel: str = "C1") -> dict:
+        return {"team_id": "T", "event_id": f"Ev{ts}", "event_time": 1,
+                "event": {"channel": channel, "user": user, "text": "hi", "ts": ts}}  # fmt: skip
+
+    day = date(2026, 9, 1)
+    raw = [
+        RawRecord("message", spec.parse("message", env("U1", "1.000001")), {}, day),
+        RawRecord("message", spec.parse("message", env("U2", "2.000001", "C2")), {}, day),
+        RawRecord("user", spec.parse("user", {"id": "U1", "real_name": "Ann"}), {}, day),
+        RawRecord("channel", spec.parse("channel", {"id": "C1", "name": "sales"}), {}, day),
+    ]
+    assert spec.record_id("user", raw[2].record) == "user:U1"
+    assert spec.record_id("message", raw[0].record) == "Ev1.000001"
+    docs = spec.to_documents([raw[2]], lambda: raw)  # only the member changed
+    assert [(d.source_id, d.turns[0].speaker, d.attributes["channel_name"]) for d, _ in docs] == [
+        ("C1-1.000001", "Ann", "sales")
+    ]
+
+
 def test_linear_issues_validate_and_normalize(landing: Path) -> None:
     issues = [linear.parse(r) for r in records(landing, "linear/issues")]
     docs = [linear.normalize(i) for i in issues]

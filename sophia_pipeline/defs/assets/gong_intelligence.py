@@ -15,6 +15,7 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
 from sophia_pipeline.processing.frames import records
 from sophia_pipeline.processing.tag_documents import document_mentions
+from sophia_pipeline.processing.tagging.catalog import load_catalog
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
 from sophia_pipeline.processing.tagging.talking_points import TalkingPointMatcher
 from sophia_pipeline.processing.transcripts import transcript_rows
@@ -42,7 +43,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def competitor_mentions(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
         """One row per competitor mention in the window's documents of every source:
-        canonical competitor (aliases, possessives and word boundaries handled), the
+        canonical competitor from the deployment's catalog (`SOPHIA_COMPETITOR_CATALOG`;
+        its own tools and integrations never count, nor names inside code or integration
+        talk; aliases, possessives and word boundaries handled), the
         alias matched, its context window, the window's VADER sentiment and a 1-5 threat
         level (1 + one point each for an evaluation cue, an incumbency cue, a pricing or
         switching cue, and negative sentiment), with the chunk that holds it."""
@@ -52,7 +55,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         chunks_of: dict[str, list[dict]] = {}
         for c in chunks.to_dict("records"):
             chunks_of.setdefault(c["doc_id"], []).append(c)
-        matcher = CompetitorMatcher()
+        matcher = CompetitorMatcher(load_catalog(settings.competitor_catalog))
         rows = [
             m
             for d in records(docs)

@@ -18,7 +18,7 @@ class TokenCounterLike(Protocol):
 # One version per strategy, bumped whenever that strategy's output for the same input
 # changes: the vector manifest keys on it, so a change rewrites exactly the documents of
 # that kind (and the content-hash cache re-embeds only chunks whose text changed).
-CHUNKER_VERSIONS: dict[str, str] = {"conversation": "1", "document": "1", "code": "1", "crm": "1"}
+CHUNKER_VERSIONS: dict[str, str] = {"conversation": "2", "document": "2", "code": "1", "crm": "1"}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sophia_pipeline.documents import Document, DocumentKind, Turn
 
 from .base import Chunk, TokenCounterLike
 from .code import chunk_code
-from .conversation import chunk_conversation
+from .conversation import chunk_conversation, conversation_header
 from .crm import chunk_crm_entity
 from .document import chunk_document
 
@@ -58,7 +58,8 @@ def chunk_for_kind(
 ) -> list[Chunk]:
     """Chunks ``text`` with the strategy for ``kind``.
 
-    Keywords used: ``turns`` (conversation: takes precedence over parsing ``text``),
+    Keywords used: ``turns`` and ``header`` (conversation: turns take precedence over
+    parsing ``text``; the header starts every chunk, see ``conversation_header``),
     ``title`` (document), ``language`` and ``path`` (code; without either, the extension
     ending ``doc_id`` names the language, as in ``github:file:org/repo/src/app.py``).
     Others are ignored so that a caller may pass a document's attributes as they are.
@@ -69,7 +70,12 @@ def chunk_for_kind(
     k = DocumentKind(str(kind))
     if k is DocumentKind.CONVERSATION:
         turns: Sequence[Turn] | None = kw.get("turns")
-        return chunk_conversation(doc_id, list(turns) if turns else parse_transcript(text), counter)
+        return chunk_conversation(
+            doc_id,
+            list(turns) if turns else parse_transcript(text),
+            counter,
+            header=kw.get("header"),
+        )
     if k is DocumentKind.DOCUMENT:
         return chunk_document(doc_id, text, counter, title=kw.get("title"))
     if k is DocumentKind.CODE:
@@ -80,7 +86,8 @@ def chunk_for_kind(
 
 
 def chunk_doc(doc: Document, counter: TokenCounterLike) -> list[Chunk]:
-    """Chunks a normalized ``Document``: its turns, title, and the ``language``/``path``
+    """Chunks a normalized ``Document``: its turns and context header, title, and the
+    ``language``/``path``
     attributes (the source id is taken as the path of a code file)."""
     attrs = doc.attributes
     return chunk_for_kind(
@@ -89,6 +96,11 @@ def chunk_doc(doc: Document, counter: TokenCounterLike) -> list[Chunk]:
         doc.text,
         counter,
         turns=doc.turns or None,
+        header=(
+            conversation_header(doc.source, doc.title, doc.occurred_at, doc.attributes)
+            if doc.kind is DocumentKind.CONVERSATION
+            else None
+        ),
         title=doc.title,
         language=attrs.get("language"),
         path=attrs.get("path") or (doc.source_id if doc.kind is DocumentKind.CODE else None),

@@ -8,14 +8,21 @@ characters (``pack_spans``). Every chunk's text starts with its heading path
 toward the token budget, and a section's own heading line is dropped from its body
 because the prefix already says it.
 
+Lines that say nothing, YAML front matter and thematic breaks (``------``, ``***``),
+are left out of chunk texts, and a chunk whose span holds nothing else joins the chunk
+before it (or after it, at the start), so no chunk is only a rule or front matter. A
+Markdown table cut between its rows repeats its header row (and separator) at the top of
+every piece that starts inside it, so each row still says what its cells are.
+
 Offsets point into the text given to ``chunk_document``; for HTML that is the output of
 ``html_to_text``, which renders headings as ATX lines so the same sectioning applies.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 
 from .base import Chunk, Render, TokenCounterLike, pack_spans
@@ -28,6 +35,13 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _UNDERLINE = re.compile(r"^ {0,3}([=\-~^*+#\"'])\1{2,}[ \t]*$")
 _STRUCTURED_LINE = re.compile(r"^\s*(?:[-*+•]\s|\d{1,3}[.)]\s|\||>|\t| {4})")
 _WS = re.compile(r"\s+")
+# A thematic break: three or more of one of - * _ (= ~ too, as plain-text rules), spaced
+# or not, alone on a line; or a reStructuredText grid table's border ("+----+---+").
+_RULE = re.compile(r"^ {0,3}(?:([-*_=~])(?:[ \t]*\1){2,}|\+(?:[-=]{2,}\+)+)[ \t]*$")
+# The delimiter row under a Markdown table's header: "|---|:--:|", "--- | ---".
+_TABLE_SEP = re.compile(
+    r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$"
+)
 
 
 @dataclass
@@ -64,12 +78,81 @@ def chunk_document(
     lines = _lines(text)
     headings, fenced = _find_headings(text, lines)
     sections = _sections(text, lines, headings, fenced, [title.strip()] if title else [])
+    junk = _junk_lines(text, lines, headings, fenced)
+    chunks = _cut(doc_id, text, sections, junk, counter)
+    kept = _absorb_junk(text, chunks, junk)
+    # A text that is nothing but front matter or rules still yields chunks (of itself).
+    return kept if kept else _cut(doc_id, text, sections, [], counter)
+
+
+def _cut(
+    doc_id: str,
+    text: str,
+    sections: list[_Section],
+    junk: list[tuple[int, int]],
+    counter: TokenCounterLike,
+) -> list[Chunk]:
     chunks: list[Chunk] = []
     for sec in sections:
-        for start, end, body, tokens in _pack_section(text, sec, counter):
+        for start, end, body, tokens in _pack_section(text, sec, counter, junk):
             label = " > ".join(sec.path) or None
             chunks.append(Chunk(doc_id, len(chunks), body, start, end, tokens, label=label))
     return chunks
+
+
+def _junk_lines(
+    text: str, lines: list[tuple[int, int]], headings: list[_Heading], fenced: set[int]
+) -> list[tuple[int, int]]:
+    """Spans of the lines that carry no words: the front matter block and thematic
+    breaks outside code and headings (a setext underline is part of its heading)."""
+    fm = _front_matter_end(text, lines)
+    out = [(lines[0][0], lines[fm - 1][1])] if fm else []
+    in_heading = [(h.start, h.end) for h in headings]
+    for i in range(fm, len(lines)):
+        s, e = lines[i]
+        if i in fenced or not _RULE.match(_content(text, lines[i])):
+            continue
+        if any(hs <= s < he for hs, he in in_heading):
+            continue
+        out.append((s, e))
+    return out
+
+
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _has_words(text: str, s: int, e: int, junk: list[tuple[int, int]]) -> bool:
+    """Whether ``[s, e)`` holds a letter or digit outside the junk lines: a span of
+    bare punctuation (a table border, a closing "-->", a long RST underline) says
+    nothing a search could match."""
+    pos = s
+    for js, je in junk:
+        if je <= pos or js >= e:
+            continue
+        if _WORD_CHAR.search(text, pos, max(pos, js)):
+            return True
+        pos = max(pos, je)
+    return bool(_WORD_CHAR.search(text, pos, e)) if pos < e else False
+
+
+def _absorb_junk(text: str, chunks: list[Chunk], junk: list[tuple[int, int]]) -> list[Chunk]:
+    """Chunks whose span holds only junk lines, blanks and punctuation merged into the
+    chunk before (the first such run into the chunk after), renumbered; the spans
+    still tile."""
+    out: list[Chunk] = []
+    carry_start: int | None = None
+    for c in chunks:
+        if not _has_words(text, c.start, c.end, junk):
+            if out:
+                out[-1] = replace(out[-1], end=c.end)
+            elif carry_start is None:
+                carry_start = c.start
+            continue
+        if carry_start is not None:
+            c = replace(c, start=carry_start)
+            carry_start = None
+        out.append(replace(c, ordinal=len(out)))
+    return out
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -196,7 +279,7 @@ def _sections(
             stack.pop()
         stack.append((h.level, _clean_title(h.title)))
         end = headings[k + 1].start if k + 1 < len(headings) else len(text)
-        path = root + [t for _, t in stack if t]
+        path = _dedupe(root + [t for _, t in stack if t])
         sec = _Section(h.start, end, path, h)
         if _clean_title(h.title):
             sec.titled.append((h.start, h.end, len(path) - 1))
@@ -231,6 +314,17 @@ def _sections(
     return merged
 
 
+def _dedupe(path: list[str]) -> list[str]:
+    """The path without a heading that repeats its parent: a Linear issue titled
+    "ENG-42: Login fails" whose body opens "# Login fails" says it once."""
+    out: list[str] = []
+    for t in path:
+        if out and (t == out[-1] or out[-1].endswith(": " + t)):
+            continue
+        out.append(t)
+    return out
+
+
 def _blocks(
     text: str,
     lines: list[tuple[int, int]],
@@ -241,7 +335,6 @@ def _blocks(
 ) -> list[tuple[int, int]]:
     """Runs of non-blank lines in ``[start, end)``; a fenced code block is one run even
     across its blank lines, so code is never cut at a blank line when it fits."""
-    import bisect
 
     out: list[tuple[int, int]] = []
     i = bisect.bisect_left(line_starts, start)
@@ -292,16 +385,53 @@ def _prefix(path: list[str], counter: TokenCounterLike) -> tuple[str, int]:
     return ("… > " if elided else "") + own[:lo] + "…: ", len(path)
 
 
+def _tables(
+    text: str, lines: list[tuple[int, int]], start: int, end: int
+) -> list[tuple[int, int, int]]:
+    """(header start, body start, table end) of each Markdown table in ``[start, end)``:
+    a row with a pipe, the delimiter row under it, and the piped rows that follow."""
+    out: list[tuple[int, int, int]] = []
+    i = bisect.bisect_left([s for s, _ in lines], start)
+    while i + 1 < len(lines) and lines[i + 1][1] <= end:
+        head, sep = _content(text, lines[i]), _content(text, lines[i + 1])
+        if "|" in head and head.strip() and _TABLE_SEP.match(sep):
+            j = i + 2
+            while j < len(lines) and lines[j][0] < end and "|" in _content(text, lines[j]):
+                j += 1
+            out.append((lines[i][0], lines[i + 1][1], lines[j - 1][1]))
+            i = j
+            continue
+        i += 1
+    return out
+
+
 def _pack_section(
-    text: str, sec: _Section, counter: TokenCounterLike
+    text: str, sec: _Section, counter: TokenCounterLike, junk: list[tuple[int, int]]
 ) -> list[tuple[int, int, str, int]]:
     prefix, first_whole = _prefix(sec.path, counter)
     label_only = prefix[:-2] if prefix else ""
     # A heading line repeats what the prefix says; it stays in the body only when the
-    # prefix had to elide or cut it.
-    drops = [(s, e) for s, e, depth in sec.titled if depth >= first_whole]
+    # prefix had to elide or cut it. Junk lines (front matter, rules) never say anything.
+    drops = sorted(
+        [(s, e) for s, e, depth in sec.titled if depth >= first_whole]
+        + [(s, e) for s, e in junk if s < sec.end and e > sec.start]
+    )
+    # A piece starting inside a table's rows repeats the table's header, when that
+    # leaves room for rows.
+    tables = [
+        (hs, bs, te, text[hs:bs].strip())
+        for hs, bs, te in _tables(text, _lines(text), sec.start, sec.end)
+        if counter.count(prefix + text[hs:bs]) <= counter.budget // 2
+    ]
 
     def render(s: int, e: int) -> str:
+        head = next((h for hs, bs, te, h in tables if bs <= s < te), None)
+        body = _body(s, e)
+        if head and body:
+            return prefix + head + "\n" + body
+        return prefix + body if body else label_only
+
+    def _body(s: int, e: int) -> str:
         parts: list[str] = []
         pos = s
         for ds, de in drops:
@@ -309,8 +439,7 @@ def _pack_section(
                 parts.append(text[pos : max(pos, ds)])
                 pos = min(e, max(pos, de))
         parts.append(text[pos:e])
-        body = "".join(parts).strip()
-        return prefix + body if body else label_only
+        return "".join(parts).strip()
 
     spans: list[tuple[int, int]] = [] if sec.blocks else [(sec.start, sec.end)]
     for k, (bs, _be) in enumerate(sec.blocks):
@@ -333,11 +462,13 @@ def _block_spans(
         return [(s, e)]
     contents = [text[a:b] for a, b in block_lines]
     fenced = bool(_FENCE.match(contents[0]))
-    structured = sum(1 for c in contents if _STRUCTURED_LINE.match(c))
+    structured = sum(1 for c in contents if _STRUCTURED_LINE.match(c) or "|" in c)
     if not fenced and structured * 2 < len(contents):
         return [(s, e)]
     # Each line takes the blank lines after it; the first also takes what precedes it.
-    starts = [s] + [a for a, _ in block_lines[1:]]
+    # A table's delimiter row rides with its header row.
+    starts = [s] + [a for (a, _), c in zip(block_lines[1:], contents[1:], strict=True)
+                    if fenced or not _TABLE_SEP.match(c)]  # fmt: skip
     if fenced and len(starts) > 2:
         # The fence lines hold no content: the opening one rides with the first line of
         # code and the closing one with the last, so no piece is a bare "```".

@@ -5,6 +5,12 @@ letter or digit must not have one right before (after) it, so "Salesforce's" and
 "HubSpot-like" count, "salesforcey" and "zohomail" do not. Among overlapping matches the
 leftmost-longest wins, so "Gong.io" is one Gong mention (not "Gong" plus "io") and
 "Zoho CRM" one Zoho mention.
+
+Who counts as a competitor is the deployment's catalog (``catalog.py``): the company's
+own CRM and call recorder are integrations, not threats. A name inside code (a backtick
+span, a fenced block, a shell command, a flag's value, a path) or that integration words
+attach to ("Add Pipedrive connector", "sync with HubSpot") is not a mention
+(``mention_context.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from typing import Any
 
 import ahocorasick
 
-from .catalog import DEFAULT_COMPETITORS
+from .catalog import CompetitorCatalog, default_catalog
+from .mention_context import (
+    DEFAULT_CUES,
+    NameSpan,
+    code_reason,
+    code_spans,
+    homonym_reason,
+    integration_reason,
+)
 from .sentiment import sentiment
 
 # --- phrase matching (shared with the talking-point tagger) -------------------------
@@ -204,24 +218,57 @@ class CompetitorMatcher:
 
     A prospect weighing a cheaper competitor it already runs, unhappily, scores 5.
     ``cues`` lists the groups found, so a dashboard can say why.
+
+    ``competitors`` is a catalog (competitors, integrations, homonyms), a plain mapping of
+    names to aliases (no integrations), or None for the packaged demo catalog.
     """
 
     def __init__(
         self,
-        competitors: Mapping[str, Sequence[str]] = DEFAULT_COMPETITORS,
+        competitors: CompetitorCatalog | Mapping[str, Sequence[str]] | None = None,
         window_chars: int = 150,
         cues: Mapping[str, Sequence[str]] = THREAT_CUES,
     ) -> None:
-        self.competitors = {k: list(v) for k, v in competitors.items()}
+        if competitors is None:
+            competitors = default_catalog()
+        if not isinstance(competitors, CompetitorCatalog):
+            competitors = CompetitorCatalog(
+                competitors={k: list(v) for k, v in competitors.items()}
+            )
+        self.catalog = competitors
+        self.competitors = {k: list(v) for k, v in competitors.competitors.items()}
         self.window_chars = window_chars
         self._names = PhraseMatcher(self.competitors)
+        # Integrations are found too: a nearby one may own an integration cue.
+        self._all = PhraseMatcher({**self.competitors, **competitors.integrations})
+        self._rivals = set(self.competitors)
         self._cues = PhraseMatcher(cues)
+
+    def classify(self, text: str) -> list[tuple[PhraseHit, str | None]]:
+        """Every competitor name found in ``text``, with the reason it is not a mention
+        (None: it is one): code, integration talk, or a homonym read as a word."""
+        hits = self._all.find(text)
+        spans = code_spans(text) if "`" in text or "~~~" in text else []
+        names = [NameSpan(h.start, h.end) for h in hits]
+        out: list[tuple[PhraseHit, str | None]] = []
+        for hit in hits:
+            if hit.key not in self._rivals:
+                continue
+            reason = (
+                homonym_reason(text, hit.start, hit.end, hit.phrase, self.catalog.homonyms)
+                or code_reason(text, hit.start, hit.end, spans)
+                or integration_reason(text, hit.start, hit.end, names, DEFAULT_CUES)
+            )
+            out.append((hit, reason))
+        return out
 
     def find(self, text: str, doc_id: str | None = None, offset: int = 0) -> list[Mention]:
         """Every mention in ``text``, in order. Offsets are into ``text`` plus ``offset``
         (pass a chunk's start to get offsets into its document)."""
         out: list[Mention] = []
-        for hit in self._names.find(text):
+        for hit, reason in self.classify(text):
+            if reason is not None:
+                continue
             cs, ce = self._window(text, hit.start, hit.end)
             context = text[cs:ce]
             score = sentiment(context)
