@@ -271,6 +271,13 @@ class Settings(BaseSettings):
     llm_model: str | None = var(
         "SOPHIA_LLM_MODEL", None, "LLM in use; unset: `llm_cost_efficiency` is null."
     )
+    lock_timeout_s: float = var(
+        "SOPHIA_LOCK_TIMEOUT_S",
+        1800.0,
+        "Longest wait for the data directory's writer lock (another run writing) "
+        "before a run or the vector-index step fails.",
+        ge=0,
+    )
     snowflake: SnowflakeSettings = SnowflakeSettings()
     pinecone: PineconeSettings = PineconeSettings()
     airbyte: AirbyteSettings = AirbyteSettings()
