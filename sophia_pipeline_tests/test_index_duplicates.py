@@ -34,9 +34,7 @@ def materialize(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
 
 def check_of(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
     (evaluation,) = [
-        e
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == "index_matches_manifest"
+        e for e in result.get_asset_check_evaluations() if e.check_name == "index_matches_manifest"
     ]
     return evaluation
 

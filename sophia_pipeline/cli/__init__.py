@@ -96,13 +96,13 @@ def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from sophia_pipeline.cli.status import collect_status
+    from sophia_pipeline.definitions import build_definitions
     from sophia_pipeline.defs.run_liveness import (
         FULL_RUN_TAG,
         RunsInFlightTimeout,
         owner_tags,
         wait_for_runs_in_flight,
     )
-    from sophia_pipeline.definitions import build_definitions
 
     _dagster_home(settings)
     if args.start is not None and args.end is not None:  # both or neither: see check_run_range

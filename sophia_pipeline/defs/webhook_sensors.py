@@ -85,7 +85,9 @@ def _in_flight(instance: dg.DagsterInstance, source: str) -> list[dg.DagsterRun]
     would block the source for good."""
     fail_dead_runs(instance)
     for tags in ({SOURCE_TAG: source}, {FULL_RUN_TAG: "true"}):
-        busy = list(instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=IN_FLIGHT), limit=1))
+        busy = list(
+            instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=IN_FLIGHT), limit=1)
+        )
         if busy:
             return busy
     return []

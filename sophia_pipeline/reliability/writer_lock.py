@@ -110,9 +110,7 @@ def writer_lock(
     os.ftruncate(fd, 0)
     os.pwrite(
         fd,
-        json.dumps(
-            {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}
-        ).encode(),
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}).encode(),
         0,
     )
     with _guard:

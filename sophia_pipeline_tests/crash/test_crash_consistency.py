@@ -13,14 +13,11 @@ import dagster as dg
 import pytest
 
 from sophia_pipeline.defs.run_liveness import FULL_RUN_TAG
-from sophia_pipeline.sample.generator import generate
 
+from .conftest import RANGE
 from .harness import EndState, Run, copy_landing, end_state
 
 pytestmark = pytest.mark.slow
-
-# Two weeks of the pinned demo sample: every source has records, and a run is short.
-RANGE = ["--start", "2026-11-10", "--end", "2026-11-23"]
 
 # name -> (environment that makes the run stop inside a write, output line to kill at)
 KILL_POINTS: dict[str, tuple[dict[str, str], str]] = {
@@ -38,26 +35,6 @@ KILL_POINTS: dict[str, tuple[dict[str, str], str]] = {
         r"crash-runner: paused inside",
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("crash_landing")
-    generate(root / "landing", scale=1, seed=7)
-    return root
-
-
-@pytest.fixture(scope="module")
-def clean(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> EndState:
-    """One uninterrupted run: the state every interrupted one must end in."""
-    data = tmp_path_factory.mktemp("clean") / "sophia"
-    copy_landing(landing, data)
-    run = Run.start(data, RANGE)
-    assert run.finish() == 0, run.output()[-4000:]
-    state = end_state(data)
-    assert state.vector_rows > 0 and state.kpis and state.table_rows["raw.gong_calls"] > 0
-    assert state.duplicates() == {"documents": 0, "chunks": 0, "vectors": 0}
-    return state
 
 
 def _runs(data: Path) -> list[dg.DagsterRun]:

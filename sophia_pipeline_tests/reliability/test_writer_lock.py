@@ -41,9 +41,11 @@ def test_another_process_waits_bounded_and_is_told_who_holds_it(tmp_path: Path) 
     try:
         assert is_held(tmp_path)
         heard: list[str] = []
-        with pytest.raises(WriterLockTimeout, match=f"pid {child.pid}.*test holder"):
-            with writer_lock(tmp_path, "second writer", 0.5, on_wait=heard.append):
-                pytest.fail("two holders at once")
+        with (
+            pytest.raises(WriterLockTimeout, match=f"pid {child.pid}.*test holder"),
+            writer_lock(tmp_path, "second writer", 0.5, on_wait=heard.append),
+        ):
+            pytest.fail("two holders at once")
         assert len(heard) == 1 and "waiting up to 0.5 s" in heard[0]
         assert f"pid {child.pid}" in heard[0]
     finally:
