@@ -84,6 +84,7 @@ class CacheResource(dg.ConfigurableResource):
     require_redis: bool = False
 
     _backend: Any = PrivateAttr(default=None)
+    _outage: bool = PrivateAttr(default=False)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._backend = self.connect()
@@ -110,19 +111,45 @@ class CacheResource(dg.ConfigurableResource):
 
     def get(self, key: str) -> bytes | None:
         try:
-            return self.backend.get(self.key_prefix + key)
+            value = self.backend.get(self.key_prefix + key)
         except Exception as exc:
-            log.warning("cache read failed for %s: %s", key, exc)
+            self._failed("read", key, exc)
             return None
+        self._answered()
+        return value
 
     def set(self, key: str, value: bytes, ttl_s: float) -> None:
         try:
             self.backend.set(self.key_prefix + key, value, ttl_s)
         except Exception as exc:
-            log.warning("cache write failed for %s: %s", key, exc)
+            self._failed("write", key, exc)
+            return
+        self._answered()
 
     def delete(self, key: str) -> None:
         try:
             self.backend.delete(self.key_prefix + key)
         except Exception as exc:
-            log.warning("cache delete failed for %s: %s", key, exc)
+            self._failed("delete", key, exc)
+            return
+        self._answered()
+
+    def _failed(self, op: str, key: str, exc: Exception) -> None:
+        # One warning per outage, not one per call: a Redis stopped mid-run would
+        # otherwise bury the run's log under identical lines.
+        if self._outage:
+            log.debug("cache %s failed for %s: %s", op, key, exc)
+            return
+        self._outage = True
+        log.warning(
+            "cache unavailable (%s failed for %s: %s); reads miss and writes are dropped "
+            "until it answers again",
+            op,
+            key,
+            exc,
+        )
+
+    def _answered(self) -> None:
+        if self._outage:
+            self._outage = False
+            log.info("cache answering again")
