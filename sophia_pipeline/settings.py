@@ -351,6 +351,13 @@ class Settings(BaseSettings):
         "YAML/JSON file naming this company's competitors and the systems it integrates "
         "with (unset: the packaged demo catalog).",
     )
+    lock_timeout_s: float = var(
+        "SOPHIA_LOCK_TIMEOUT_S",
+        1800.0,
+        "Longest wait for the data directory's writer lock (another run writing) "
+        "before a run or the vector-index step fails.",
+        ge=0,
+    )
     snowflake: SnowflakeSettings = SnowflakeSettings()
     pinecone: PineconeSettings = PineconeSettings()
     airbyte: AirbyteSettings = AirbyteSettings()

@@ -71,13 +71,39 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(message: str) -> None:
+    print(f"[sophia] {message}", file=sys.stderr, flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from sophia_pipeline.reliability.writer_lock import WriterLockTimeout, writer_lock
+
+    settings = load_settings()
+    # One writing run per data directory, taken before Dagster's instance is created: two
+    # runs on a fresh directory would otherwise both create its run storage, and two
+    # runs on one index both merge the same ids (duplicates).
+    try:
+        with writer_lock(
+            settings.data_dir, "sophia-pipeline run", settings.lock_timeout_s, on_wait=_say
+        ):
+            return _run_locked(args, settings)
+    except WriterLockTimeout as exc:
+        print(f"sophia-pipeline run: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
     import dagster as dg
 
     from sophia_pipeline.cli.status import collect_status
     from sophia_pipeline.definitions import build_definitions
+    from sophia_pipeline.defs.run_liveness import (
+        FULL_RUN_TAG,
+        RunsInFlightTimeout,
+        owner_tags,
+        wait_for_runs_in_flight,
+    )
 
-    settings = load_settings()
     _dagster_home(settings)
     if args.start is not None and args.end is not None:  # both or neither: see check_run_range
         start, end = args.start, args.end
@@ -98,16 +124,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"for {start}...{end} (one run)",
         flush=True,
     )
+    instance = dg.DagsterInstance.get()
+    try:
+        # Runs left started by a dead worker are failed first (nothing else would: the
+        # default launcher has no health check); live ones (a sensor's batch) are awaited.
+        wait_for_runs_in_flight(instance, settings.lock_timeout_s, _say)
+    except RunsInFlightTimeout as exc:
+        print(f"sophia-pipeline run: {exc}", file=sys.stderr)
+        return 1
     result = dg.materialize(
         # Definitions.assets also admits cacheable assets, which materialize() does not
         # take; this location defines none.
         assets,  # type: ignore[arg-type]
         resources=dict(definitions.resources or {}),
-        instance=dg.DagsterInstance.get(),
+        instance=instance,
         tags={
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
-            "sophia/full_run": "true",
+            FULL_RUN_TAG: "true",
+            # This process is the run's worker: if it dies, the next waiter fails the run.
+            **owner_tags(),
         },
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         raise_on_error=False,

@@ -29,6 +29,7 @@ from datetime import date
 import dagster as dg
 
 from sophia_pipeline.defs.keys import INDEX_KEY, raw_key
+from sophia_pipeline.defs.run_liveness import FULL_RUN_TAG, fail_dead_runs
 from sophia_pipeline.partitions import daily_partitions
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, SourceSpec
@@ -80,11 +81,17 @@ def partition_tags(batch: WebhookBatch, partitions: dg.DailyPartitionsDefinition
 
 
 def _in_flight(instance: dg.DagsterInstance, source: str) -> list[dg.DagsterRun]:
-    return list(
-        instance.get_runs(
-            filters=dg.RunsFilter(tags={SOURCE_TAG: source}, statuses=IN_FLIGHT), limit=1
+    """Runs that hold the source's days now: its own batches and full runs (which write
+    every source). Runs left started by a dead worker are failed first, or a killed run
+    would block the source for good."""
+    fail_dead_runs(instance)
+    for tags in ({SOURCE_TAG: source}, {FULL_RUN_TAG: "true"}):
+        busy = list(
+            instance.get_runs(filters=dg.RunsFilter(tags=tags, statuses=IN_FLIGHT), limit=1)
         )
-    )
+        if busy:
+            return busy
+    return []
 
 
 def resume_cursor(instance: dg.DagsterInstance, source: str, cursor: str | None) -> str | None:
@@ -158,7 +165,7 @@ def webhook_sensor(
         busy = _in_flight(context.instance, spec.name)
         if busy:
             return dg.SensorResult(
-                skip_reason=f"run {busy[0].run_id} of an earlier {spec.name} batch is in flight"
+                skip_reason=f"run {busy[0].run_id} writing {spec.name} data is in flight"
             )
         cursor = resume_cursor(context.instance, spec.name, context.cursor or None)
         # Opened per tick, not at load: a broken landing store fails the tick (shown

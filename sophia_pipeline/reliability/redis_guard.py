@@ -12,6 +12,9 @@ import redis
 
 log = logging.getLogger(__name__)
 
+# How long a failed Redis is left alone before one operation tries it again.
+RETRY_AFTER_S = 5.0
+
 
 class GuardedRedis:
     """A Redis client that stops asking a failed Redis for a while.
@@ -22,10 +25,10 @@ class GuardedRedis:
     tries again. The outage is
     logged once as a WARNING, the recovery once as INFO."""
 
-    def __init__(self, client: Any, name: str, backoff_s: float = 5.0) -> None:
+    def __init__(self, client: Any, name: str, backoff_s: float | None = None) -> None:
         self._client = client
         self._name = name
-        self._backoff_s = backoff_s
+        self._backoff_s = RETRY_AFTER_S if backoff_s is None else backoff_s
         self._down_until = 0.0
         self._down = False
         self._lock = threading.Lock()

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from .warehouse import (
     Transaction,
@@ -51,10 +51,12 @@ class DuckDBWarehouse(Warehouse):
     path: str
     # Opened read-only: never writes the file (``status`` reads it while runs may write).
     read_only: bool = False
+    # Longest wait for another process's lock on the file, then WarehouseLockedError.
+    lock_wait_s: float = 120.0
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = _open(self.path, self.read_only)
+        con = _open(self.path, self.read_only, self.lock_wait_s)
         try:
             yield con
         finally:
@@ -102,13 +104,31 @@ class DuckDBWarehouse(Warehouse):
         return len(frame)
 
 
-@retry(
-    retry=retry_if_exception(_is_lock_conflict),
-    wait=wait_random_exponential(multiplier=0.05, max=2),
-    stop=stop_after_delay(120),
-    reraise=True,
-)
-def _open(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+class WarehouseLockedError(RuntimeError):
+    """The DuckDB file stayed locked by another process for the whole bounded wait."""
+
+
+def _open(
+    path: str, read_only: bool = False, lock_wait_s: float = 120.0
+) -> duckdb.DuckDBPyConnection:
+    """A connection, waiting out (at most ``lock_wait_s``) another process's lock."""
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(path, read_only=read_only)
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception(_is_lock_conflict),
+            wait=wait_random_exponential(multiplier=0.05, max=2),
+            stop=stop_after_delay(lock_wait_s),
+            reraise=True,
+        ):
+            with attempt:
+                return duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if not _is_lock_conflict(exc):
+            raise
+        # DuckDB's own message names the holder's pid; say what it means and how long.
+        raise WarehouseLockedError(
+            f"the warehouse file {path} stayed locked by another process for "
+            f"{lock_wait_s:g} s (DuckDB takes one writing process at a time): {exc}"
+        ) from exc
+    raise AssertionError("unreachable: Retrying returns or raises")

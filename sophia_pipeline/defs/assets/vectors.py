@@ -6,6 +6,7 @@ from sophia_pipeline.defs.keys import INDEX, INDEX_KEY, embeddings_key
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.vectors import metadata_hash, plan_index_sync, row_metadata
+from sophia_pipeline.reliability.writer_lock import writer_lock
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import RowMetadata, VectorRecord, VectorStore
 from sophia_pipeline.settings import Settings, current_settings
@@ -70,68 +71,102 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         document that moved to a newer partition keeps its vectors.
         OPS.VECTOR_MANIFEST records what the index holds. Not partitioned; automation
         runs it whenever a partition of any embeddings asset is updated."""
-        model_id = embedder.model_id
-        chunks = _with_metadata(
-            staging.read_all_chunk_keys(warehouse).assign(model_id=model_id),
-            staging.read_document_metadata(warehouse),
-        )
-        plan = plan_index_sync(_keys(chunks), _keys(ops.read_manifest(warehouse)))
-        context.log.info(
-            f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
-            f"{plan.unchanged} unchanged"
-        )
-        todo = staging.read_chunks_by_id(warehouse, plan.upsert)
-        hashes = list(todo["content_hash"]) if len(todo) else []
-        vectors = embeddings.cached_vectors(warehouse, model_id, hashes, vector_store.dim)
-        missing = set(hashes) - set(vectors)
-        if missing:
-            raise RuntimeError(
-                f"{len(missing)} chunks have no cached embedding: materialize the "
-                "embeddings/<source> assets for their partitions first"
-            )
-        meta = dict(zip(chunks["chunk_id"], chunks["meta"], strict=True))
-        records = [
-            VectorRecord(
-                id=str(r.chunk_id),
-                vector=vectors[str(r.content_hash)],
-                text=str(r.text),
-                doc_id=str(r.doc_id),
-                source=str(r.source),
-                content_hash=str(r.content_hash),
-                partition_date=str(r.partition_date)[:10],
-                meta=RowMetadata(**meta[str(r.chunk_id)]),
-            )
-            for r in todo.itertuples()
-        ]
-        for i in range(0, len(records), 1000):
-            vector_store.upsert(records[i : i + 1000])
-            context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
-        vector_store.delete(plan.delete)
-        # The keyword leg's index is built here, after the writes, never at query time.
-        vector_store.ensure_keyword_index()
-        ops.write_manifest(warehouse, chunks, model_id)
-        total = vector_store.count()
-        yield dg.MaterializeResult(
-            metadata={
-                "upserted": len(records),
-                "deleted": len(plan.delete),
-                "unchanged": plan.unchanged,
-                "chunks_total": len(chunks),
-                "vectors_total": total,
-            }
-        )
-        manifest_ids = ops.manifest_chunk_ids(warehouse)
-        index_ids = vector_store.ids()
-        yield dg.AssetCheckResult(
-            check_name="index_matches_manifest",
-            passed=manifest_ids == index_ids,
-            metadata={
-                "only_in_manifest": len(manifest_ids - index_ids),
-                "only_in_index": len(index_ids - manifest_ids),
-            },
-        )
+        # Read manifest, write index, write manifest: one writer at a time, or two runs
+        # both read the old manifest and both insert the same ids. The lock is the data
+        # directory's (re-entered when `sophia-pipeline run` already holds it).
+        with writer_lock(
+            settings.data_dir,
+            f"vector index sync (run {context.run_id})",
+            settings.lock_timeout_s,
+            on_wait=context.log.info,
+        ):
+            yield from _sync(context, warehouse, vector_store, embedder)
 
     return [vector_index]
+
+
+def _sync(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    vector_store: VectorStore,
+    embedder: Embedder,
+):  # type: ignore[no-untyped-def]
+    """The index sync proper (see ``vector_index``), under the writer lock."""
+    model_id = embedder.model_id
+    chunks = _with_metadata(
+        staging.read_all_chunk_keys(warehouse).assign(model_id=model_id),
+        staging.read_document_metadata(warehouse),
+    )
+    manifest = ops.read_manifest(warehouse)
+    index_ids = vector_store.ids()
+    if vector_store.count() != len(index_ids):
+        # Some id has two rows (left by concurrent writers before the lock existed): the
+        # manifest cannot say which rows are right, so the index is rebuilt from chunks.
+        context.log.warning(
+            f"vector index holds {vector_store.count()} rows for {len(index_ids)} ids: "
+            "rewriting every vector"
+        )
+        vector_store.delete(sorted(index_ids))
+        manifest = manifest.iloc[0:0]
+    plan = plan_index_sync(_keys(chunks), _keys(manifest))
+    context.log.info(
+        f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
+        f"{plan.unchanged} unchanged"
+    )
+    todo = staging.read_chunks_by_id(warehouse, plan.upsert)
+    hashes = list(todo["content_hash"]) if len(todo) else []
+    vectors = embeddings.cached_vectors(warehouse, model_id, hashes, vector_store.dim)
+    missing = set(hashes) - set(vectors)
+    if missing:
+        raise RuntimeError(
+            f"{len(missing)} chunks have no cached embedding: materialize the "
+            "embeddings/<source> assets for their partitions first"
+        )
+    meta = dict(zip(chunks["chunk_id"], chunks["meta"], strict=True))
+    records = [
+        VectorRecord(
+            id=str(r.chunk_id),
+            vector=vectors[str(r.content_hash)],
+            text=str(r.text),
+            doc_id=str(r.doc_id),
+            source=str(r.source),
+            content_hash=str(r.content_hash),
+            partition_date=str(r.partition_date)[:10],
+            meta=RowMetadata(**meta[str(r.chunk_id)]),
+        )
+        for r in todo.itertuples()
+    ]
+    for i in range(0, len(records), 1000):
+        vector_store.upsert(records[i : i + 1000])
+        context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
+    vector_store.delete(plan.delete)
+    # The keyword leg's index is built here, after the writes, never at query time.
+    vector_store.ensure_keyword_index()
+    ops.write_manifest(warehouse, chunks, model_id)
+    total = vector_store.count()
+    yield dg.MaterializeResult(
+        metadata={
+            "upserted": len(records),
+            "deleted": len(plan.delete),
+            "unchanged": plan.unchanged,
+            "chunks_total": len(chunks),
+            "vectors_total": total,
+        }
+    )
+    manifest_ids = ops.manifest_chunk_ids(warehouse)
+    index_ids = vector_store.ids()
+    # Rows, not only ids: two writers merging the same ids leave one id twice, which
+    # an id-set comparison cannot see.
+    rows = vector_store.count()
+    yield dg.AssetCheckResult(
+        check_name="index_matches_manifest",
+        passed=manifest_ids == index_ids and rows == len(index_ids),
+        metadata={
+            "only_in_manifest": len(manifest_ids - index_ids),
+            "only_in_index": len(index_ids - manifest_ids),
+            "duplicate_rows": rows - len(index_ids),
+        },
+    )
 
 
 @dg.definitions
