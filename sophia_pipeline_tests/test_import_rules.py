@@ -134,3 +134,19 @@ def test_the_receiver_only_lands_events() -> None:
 
 def test_the_store_knows_nothing_of_dagster_or_resources() -> None:
     assert _violations({"store"}, {"defs", "resources", "webhooks", "cli"}) == []
+
+
+def test_serving_reads_the_stores_and_imports_no_ingestion_code() -> None:
+    """serving/ (the read API) depends on the store, the resources, the reliability
+    library and the settings; never on Dagster defs, the CLI, or the ingestion code
+    (sources, processing, sample, webhooks). Source names reach it as an argument."""
+    allowed = {"serving", "store", "resources", "reliability", "settings"}
+    offenders = sorted(
+        f"{module} imports {t}"
+        for module, targets in _edges().items()
+        if _part(module) == "serving"
+        for t in targets
+        if _part(t) not in allowed
+    )
+    assert offenders == []
+    assert "store" in _part_graph().get("serving", set()), "the rule sees no serving import?"
