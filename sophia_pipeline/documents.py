@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
+
+# Every source's name, as documents and index rows carry it. Readers that may not import
+# the source registry (serving) validate against this; a test keeps it equal to the
+# registry's names.
+SourceName = Literal["gong", "hubspot", "slack", "linear", "github", "costar", "apollo"]
+SOURCE_NAMES: tuple[str, ...] = get_args(SourceName)
 
 
 class DocumentKind(StrEnum):

@@ -13,6 +13,40 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 
 
+def _compare(op: str, value: Any, arg: Any) -> bool:
+    if op == "$eq":
+        return bool(value == arg)
+    if op == "$in":
+        return value in arg
+    if op == "$gte":
+        return bool(value >= arg)
+    if op == "$lte":
+        return bool(value <= arg)
+    raise ValueError(f"operator {op} not supported by the test server")
+
+
+def matches_filter(metadata: dict[str, Any], flt: dict[str, Any]) -> bool:
+    """Pinecone's metadata-filter language, the operators the adapter sends: ``$and``,
+    ``$or``, and per field ``$eq``, ``$in``, ``$gte``, ``$lte`` (a missing field matches
+    nothing)."""
+    for key, cond in flt.items():
+        if key == "$and":
+            if not all(matches_filter(metadata, c) for c in cond):
+                return False
+        elif key == "$or":
+            if not any(matches_filter(metadata, c) for c in cond):
+                return False
+        else:
+            if key not in metadata:
+                return False
+            value = metadata[key]
+            ops = cond if isinstance(cond, dict) else {"$eq": cond}
+            for op, arg in ops.items():
+                if not _compare(op, value, arg):
+                    return False
+    return True
+
+
 class PineconeState:
     def __init__(self) -> None:
         self.namespaces: dict[str, dict[str, dict[str, Any]]] = {}
@@ -75,10 +109,10 @@ def _handler(state: PineconeState, api_key: str) -> type[BaseHTTPRequestHandler]
             if method == "POST" and path == "/query":
                 ns = state.namespaces.get(body.get("namespace", ""), {})
                 q = np.asarray(body["vector"], dtype=np.float32)
-                flt = (body.get("filter") or {}).get("source", {}).get("$eq")
+                flt = body.get("filter")
                 scored = []
                 for v in ns.values():
-                    if flt and v.get("metadata", {}).get("source") != flt:
+                    if flt and not matches_filter(v.get("metadata", {}), flt):
                         continue
                     x = np.asarray(v["values"], dtype=np.float32)
                     score = float(q @ x / (np.linalg.norm(q) * np.linalg.norm(x) + 1e-12))

@@ -1,15 +1,82 @@
-"""LanceDB implementation of the vector store (the local profile)."""
+"""LanceDB implementation of the vector store (the local profile).
+
+Rows carry the chunk text (for LanceDB's native full-text index, the keyword leg of
+hybrid search) and the provenance fields of :class:`RowMetadata`. A table written by an
+older version (the seven-column shape) gains the new columns, all null, the first time it
+is opened; the index sync then rewrites its rows (``ROW_SCHEMA_VERSION`` in
+``processing/vectors.py``).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lancedb
 import numpy as np
 import pyarrow as pa
+from lancedb.index import FTS
+from lancedb.query import MatchQuery
 
-from .vector_store import Hit, VectorRecord, VectorStore
+from .vector_store import METADATA_FIELDS, Filters, Hit, RowMetadata, VectorRecord, VectorStore
+
+_TEXT_INDEX = "text_idx"
+
+_METADATA_TYPES: dict[str, pa.DataType] = {
+    "entity_type": pa.string(),
+    "doc_kind": pa.string(),
+    "title": pa.string(),
+    "account_id": pa.string(),
+    "deal_id": pa.string(),
+    "speaker": pa.string(),
+    "author": pa.string(),
+    "occurred_at": pa.timestamp("us"),
+    "updated_at": pa.timestamp("us"),
+    "url": pa.string(),
+    "ordinal": pa.int32(),
+    "char_start": pa.int32(),
+    "char_end": pa.int32(),
+}
+assert set(_METADATA_TYPES) == set(METADATA_FIELDS), "a RowMetadata field has no column type"
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal: quotes doubled, so no value can end the literal.
+    A NUL cannot be written inside a literal at all, so it is refused."""
+    if "\x00" in value:
+        raise ValueError("a filter value may not contain NUL")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_timestamp(value: datetime) -> str:
+    # isoformat of a datetime is digits, '-', ':', '.', 'T' (and an offset): nothing to
+    # escape; the store keeps naive UTC, so an aware value is converted first.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return f"CAST('{value.isoformat(sep=' ')}' AS TIMESTAMP)"
+
+
+def where_clause(filters: Filters | None) -> str | None:
+    """The one place a LanceDB ``where`` string is built: every value is a quoted,
+    escaped literal (or a formatted timestamp), never raw text."""
+    if filters is None or filters.is_empty():
+        return None
+    parts: list[str] = []
+    if filters.sources:
+        parts.append(f"source IN ({', '.join(sql_string(s) for s in filters.sources)})")
+    if filters.entity_types:
+        parts.append(f"entity_type IN ({', '.join(sql_string(s) for s in filters.entity_types)})")
+    if filters.account_id is not None:
+        parts.append(f"account_id = {sql_string(filters.account_id)}")
+    if filters.occurred_from is not None:
+        parts.append(f"occurred_at >= {_sql_timestamp(filters.occurred_from)}")
+    if filters.occurred_to is not None:
+        parts.append(f"occurred_at <= {_sql_timestamp(filters.occurred_to)}")
+    if filters.speaker is not None:
+        who = sql_string(filters.speaker)
+        parts.append(f"(speaker = {who} OR author = {who})")
+    return " AND ".join(parts)
 
 
 class LanceDBVectorStore(VectorStore):
@@ -26,13 +93,33 @@ class LanceDBVectorStore(VectorStore):
                 pa.field("source", pa.string()),
                 pa.field("content_hash", pa.string()),
                 pa.field("partition_date", pa.string()),
+                *(pa.field(name, _METADATA_TYPES[name]) for name in METADATA_FIELDS),
             ]
         )
 
     def _table(self) -> Any:
-        Path(self.uri).mkdir(parents=True, exist_ok=True)
-        db = lancedb.connect(self.uri)
-        return db.create_table(self.table_name, schema=self._schema(), exist_ok=True)
+        table = self._existing()
+        if table is None:
+            Path(self.uri).mkdir(parents=True, exist_ok=True)
+            db = lancedb.connect(self.uri)
+            # exist_ok: another writer may have created it since; an existing table of
+            # another shape is opened above, never here (create_table would refuse it).
+            return db.create_table(self.table_name, schema=self._schema(), exist_ok=True)
+        missing = [f for f in self._schema() if f.name not in table.schema.names]
+        if missing:
+            # A table of an older row shape: add the new columns (null until the index
+            # sync rewrites the rows). Adding columns rewrites no data.
+            table.add_columns(missing)
+        return table
+
+    def _existing(self) -> Any | None:
+        """The table if it exists; reading creates nothing."""
+        if not Path(self.uri).exists():
+            return None
+        try:
+            return lancedb.connect(self.uri).open_table(self.table_name)
+        except ValueError:  # "Table ... was not found"
+            return None
 
     def upsert(self, records: list[VectorRecord]) -> int:
         if not records:
@@ -48,6 +135,7 @@ class LanceDBVectorStore(VectorStore):
                     "source": r.source,
                     "content_hash": r.content_hash,
                     "partition_date": r.partition_date,
+                    **r.meta.as_dict(),
                 }
                 for r in records
             ],
@@ -68,38 +156,80 @@ class LanceDBVectorStore(VectorStore):
         table = self._table()
         for i in range(0, len(ids), 500):
             batch = ids[i : i + 500]
-            quoted = ", ".join("'" + x.replace("'", "''") + "'" for x in batch)
-            table.delete(f"id IN ({quoted})")
+            table.delete(f"id IN ({', '.join(sql_string(x) for x in batch)})")
         return len(ids)
 
     def count(self) -> int:
-        # Reading creates nothing: a count before the first sync is 0, not a new table.
-        if not Path(self.uri).exists():
-            return 0
-        try:
-            table = lancedb.connect(self.uri).open_table(self.table_name)
-        except ValueError:  # "Table ... was not found"
-            return 0
-        return int(table.count_rows())
+        table = self._existing()
+        return 0 if table is None else int(table.count_rows())
 
     def ids(self) -> set[str]:
         return set(self._table().to_arrow().column("id").to_pylist())
 
-    def query(self, vector: np.ndarray, top_k: int = 5, source: str | None = None) -> list[Hit]:
-        search = self._table().search(np.asarray(vector, dtype=np.float32)).metric("cosine")
-        if source is not None:
-            search = search.where(
-                f"source = '{source.replace(chr(39), chr(39) * 2)}'", prefilter=True
-            )
-        rows = search.limit(top_k).to_list()
-        return [
-            Hit(
-                id=r["id"],
-                score=1.0 - float(r["_distance"]),
-                text=r["text"],
-                doc_id=r["doc_id"],
-                source=r["source"],
-                metadata={"partition_date": r["partition_date"], "content_hash": r["content_hash"]},
-            )
-            for r in rows
-        ]
+    def query(
+        self, vector: np.ndarray, top_k: int = 5, filters: Filters | None = None
+    ) -> list[Hit]:
+        table = self._existing()
+        if table is None:
+            return []
+        search = table.search(np.asarray(vector, dtype=np.float32)).metric("cosine")
+        where = where_clause(filters)
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.select([*self._result_columns(), "_distance"]).limit(top_k).to_list()
+        return [_hit(r, 1.0 - float(r["_distance"])) for r in rows]
+
+    @property
+    def supports_keyword(self) -> bool:
+        return True
+
+    def keyword(self, text: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        table = self._existing()
+        if table is None or not _has_text_index(table):
+            return []
+        # A MatchQuery takes the words as data: no query-parser syntax (quotes, AND, field
+        # names) is interpreted, whatever the user typed.
+        # (mypy reads the pydantic model's defaulted keyword fields as required.)
+        query = MatchQuery(text, "text")  # type: ignore[call-arg]
+        search = table.search(query, query_type="fts")
+        where = where_clause(filters)
+        if where:
+            search = search.where(where, prefilter=True)
+        rows = search.select([*self._result_columns(), "_score"]).limit(top_k).to_list()
+        return [_hit(r, float(r["_score"])) for r in rows]
+
+    def ensure_keyword_index(self) -> None:
+        """Builds the full-text index on ``text`` (BM25, English stemming, stop words
+        removed) when it is missing or rows were written since it was built. Unindexed
+        rows are still found (LanceDB scans them), but slowly: the index sync calls this
+        after its writes."""
+        table = self._existing()
+        if table is None:
+            return
+        if _has_text_index(table):
+            stats = table.index_stats(_TEXT_INDEX)
+            if stats is not None and stats.num_unindexed_rows == 0:
+                return  # nothing written since the last build
+        table.create_index("text", config=FTS(with_position=False), replace=True, name=_TEXT_INDEX)
+
+    def _result_columns(self) -> list[str]:
+        return [f.name for f in self._schema() if f.name != "vector"]
+
+
+def _has_text_index(table: Any) -> bool:
+    return any(ix.name == _TEXT_INDEX for ix in table.list_indices())
+
+
+def _hit(row: dict[str, Any], score: float) -> Hit:
+    return Hit(
+        id=row["id"],
+        score=score,
+        text=row["text"],
+        doc_id=row["doc_id"],
+        source=row["source"],
+        meta=RowMetadata(**{name: row.get(name) for name in METADATA_FIELDS}),
+        metadata={
+            "partition_date": row["partition_date"],
+            "content_hash": row["content_hash"],
+        },
+    )

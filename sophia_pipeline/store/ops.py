@@ -348,6 +348,7 @@ def write_manifest(wh: Warehouse, chunks: pd.DataFrame, model_id: str) -> int:
             "chunker_version": chunks["chunker_version"],
             "partition_date": chunks["partition_date"],
             "indexed_at": now_utc(),
+            "metadata_hash": chunks["metadata_hash"],
         }
     )
     return wh.replace_where("ops.vector_manifest", df, "1 = 1")

@@ -166,9 +166,18 @@ def live_deals(wh: Warehouse) -> dict[str, dict[str, Any]]:
 
 
 def read_all_chunk_keys(wh: Warehouse) -> pd.DataFrame:
+    """Every chunk without its text: identity, hashes, and the fields an index row cites."""
     return wh.query(
-        "SELECT chunk_id, doc_id, source, content_hash, chunker_version, partition_date "
-        "FROM staging.chunks"
+        "SELECT chunk_id, doc_id, source, content_hash, chunker_version, partition_date, "
+        "ordinal, start_char, end_char, label FROM staging.chunks"
+    )
+
+
+def read_document_metadata(wh: Warehouse) -> pd.DataFrame:
+    """Every document's provenance fields (no text): what index rows carry and cite."""
+    return wh.query(
+        "SELECT doc_id, entity_type, kind, title, author, account_id, deal_id, occurred_at, "
+        "updated_at, attributes FROM staging.documents"
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
-from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
+from sophia_pipeline.resources.vector_store import Filters, VectorRecord, VectorStore
 from sophia_pipeline_tests.pinecone_server import PineconeServer
 
 
@@ -70,7 +70,10 @@ def test_query_ranks_nearest_first_and_filters_by_source(store: VectorStore) -> 
     hits = store.query(unit(3), top_k=3)
     assert hits[0].id == "gong:call:3#0"
     assert hits[0].doc_id == "gong:call:3" and hits[0].text == "chunk 3"
-    assert all(h.source == "slack" for h in store.query(unit(3), top_k=3, source="slack"))
+    assert all(
+        h.source == "slack"
+        for h in store.query(unit(3), top_k=3, filters=Filters(sources=("slack",)))
+    )
 
 
 def test_wrong_dimension_is_refused(store: VectorStore) -> None:

@@ -5,22 +5,37 @@ import dagster as dg
 from sophia_pipeline.defs.keys import INDEX, INDEX_KEY, embeddings_key
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
-from sophia_pipeline.processing.vectors import plan_index_sync
+from sophia_pipeline.processing.vectors import metadata_hash, plan_index_sync, row_metadata
 from sophia_pipeline.resources.embedder import Embedder
-from sophia_pipeline.resources.vector_store import VectorRecord, VectorStore
+from sophia_pipeline.resources.vector_store import RowMetadata, VectorRecord, VectorStore
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import embeddings, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
 
-def _keys(df) -> dict[str, tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+def _keys(df) -> dict[str, tuple[str | None, ...]]:  # type: ignore[no-untyped-def]
+    # A manifest from before rows carried provenance has no metadata hash: None, so every
+    # row differs and is rewritten once.
+    hashes = df["metadata_hash"] if "metadata_hash" in df else [None] * len(df)
     return {
-        cid: (h, m, v)
-        for cid, h, m, v in zip(
-            df["chunk_id"], df["content_hash"], df["model_id"], df["chunker_version"], strict=True
+        cid: (h, m, v, mh if isinstance(mh, str) else None)
+        for cid, h, m, v, mh in zip(
+            df["chunk_id"],
+            df["content_hash"],
+            df["model_id"],
+            df["chunker_version"],
+            hashes,
+            strict=True,
         )
     }
+
+
+def _with_metadata(chunks, documents):  # type: ignore[no-untyped-def]
+    """``chunks`` plus each row's provenance (``meta``, a dict) and its ``metadata_hash``."""
+    docs = {str(r["doc_id"]): r for r in documents.to_dict("records")}
+    meta = [row_metadata(c, docs.get(str(c["doc_id"]))) for c in chunks.to_dict("records")]
+    return chunks.assign(meta=meta, metadata_hash=[metadata_hash(m) for m in meta])
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -45,15 +60,21 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         embedder: Embedder,
     ):  # type: ignore[no-untyped-def]
         """Every current chunk of every source, in the vector store under its stable id
-        (``doc_id#ordinal``). Only chunks whose content, model or chunker version changed
-        since the manifest are written; chunks that no longer exist (document deleted,
-        re-chunked shorter) are deleted by id after the writes. The sync compares the
+        (``doc_id#ordinal``), with its provenance (document kind, title, account, deal,
+        speaker, author, dates, link, span). Only chunks whose content, model, chunker
+        version or provenance changed since the manifest are written (a provenance-only
+        change rewrites the row with its cached vector: nothing is embedded here); chunks
+        that no longer exist (document deleted, re-chunked shorter) are deleted by id after
+        the writes, and the full-text index of the keyword search is rebuilt. The sync compares the
         whole manifest with all chunks, so it stays exact whichever partitions ran, and a
         document that moved to a newer partition keeps its vectors.
         OPS.VECTOR_MANIFEST records what the index holds. Not partitioned; automation
         runs it whenever a partition of any embeddings asset is updated."""
         model_id = embedder.model_id
-        chunks = staging.read_all_chunk_keys(warehouse).assign(model_id=model_id)
+        chunks = _with_metadata(
+            staging.read_all_chunk_keys(warehouse).assign(model_id=model_id),
+            staging.read_document_metadata(warehouse),
+        )
         plan = plan_index_sync(_keys(chunks), _keys(ops.read_manifest(warehouse)))
         context.log.info(
             f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
@@ -68,6 +89,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 f"{len(missing)} chunks have no cached embedding: materialize the "
                 "embeddings/<source> assets for their partitions first"
             )
+        meta = dict(zip(chunks["chunk_id"], chunks["meta"], strict=True))
         records = [
             VectorRecord(
                 id=str(r.chunk_id),
@@ -77,6 +99,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 source=str(r.source),
                 content_hash=str(r.content_hash),
                 partition_date=str(r.partition_date)[:10],
+                meta=RowMetadata(**meta[str(r.chunk_id)]),
             )
             for r in todo.itertuples()
         ]
@@ -84,6 +107,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             vector_store.upsert(records[i : i + 1000])
             context.log.info(f"upserted {min(i + 1000, len(records))}/{len(records)} vectors")
         vector_store.delete(plan.delete)
+        # The keyword leg's index is built here, after the writes, never at query time.
+        vector_store.ensure_keyword_index()
         ops.write_manifest(warehouse, chunks, model_id)
         total = vector_store.count()
         yield dg.MaterializeResult(

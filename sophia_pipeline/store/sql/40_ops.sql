@@ -7,9 +7,14 @@ CREATE TABLE IF NOT EXISTS ops.vector_manifest (
     model_id VARCHAR NOT NULL,
     chunker_version VARCHAR NOT NULL,
     partition_date DATE NOT NULL,
-    indexed_at TIMESTAMP_NTZ NOT NULL
+    indexed_at TIMESTAMP_NTZ NOT NULL,
+    metadata_hash VARCHAR               -- of the row's provenance fields and row schema version
 )
 CLUSTER BY (partition_date);
+
+-- A manifest written before rows carried provenance gains the column (NULL: every row
+-- differs, so the next sync rewrites them from the embedding cache).
+ALTER TABLE ops.vector_manifest ADD COLUMN IF NOT EXISTS metadata_hash VARCHAR;
 
 CREATE TABLE IF NOT EXISTS ops.dead_letters (
     dead_letter_id VARCHAR NOT NULL,    -- hash of source, file, line and payload
