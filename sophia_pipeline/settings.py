@@ -266,6 +266,37 @@ class ApiSettings(Group):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+# The model the gateway asks for when none is set: cheap, and in the price table.
+DEFAULT_LLM_MODEL = "gpt-4o-mini"
+
+
+class LlmSettings(Group):
+    """The LLM gateway (Portkey). Unset ``PORTKEY_API_KEY``: no LLM anywhere; summaries
+    and answers are extractive and ``llm_cost_efficiency`` is null."""
+
+    api_key: SecretStr | None = var(
+        "PORTKEY_API_KEY", None, "Portkey API key; set, summaries and answers use the LLM."
+    )
+    virtual_key: SecretStr | None = var(
+        "PORTKEY_VIRTUAL_KEY", None, "Portkey virtual key of the provider account to use."
+    )
+    provider: Stripped | None = var(
+        "PORTKEY_PROVIDER", None, "Provider slug (`openai`, ...) when no virtual key is set."
+    )
+    base_url: Stripped | None = var(
+        "PORTKEY_BASE_URL", None, "Gateway URL (unset: https://api.portkey.ai/v1)."
+    )
+    model: Stripped = var("SOPHIA_LLM_MODEL", DEFAULT_LLM_MODEL, "Chat model the gateway asks for.")
+    timeout_s: float = var("SOPHIA_LLM_TIMEOUT_S", 30.0, "Longest wait for one LLM reply, seconds.")
+    max_tokens: PositiveInt = var(
+        "SOPHIA_LLM_MAX_TOKENS", 400, "Most tokens one LLM reply may hold."
+    )
+
+    @property
+    def configured(self) -> bool:
+        return not _is_unset(self.api_key)
+
+
 class Settings(BaseSettings):
     """The whole configuration. Build it with ``load_settings()``."""
 
@@ -295,9 +326,6 @@ class Settings(BaseSettings):
         None,
         "Redis for cache, breakers, rate limits (unset locally: redis://127.0.0.1:6379/0).",
     )
-    llm_model: str | None = var(
-        "SOPHIA_LLM_MODEL", None, "LLM in use; unset: `llm_cost_efficiency` is null."
-    )
     snowflake: SnowflakeSettings = SnowflakeSettings()
     pinecone: PineconeSettings = PineconeSettings()
     airbyte: AirbyteSettings = AirbyteSettings()
@@ -306,6 +334,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     webhooks: WebhookSettings = WebhookSettings()
     api: ApiSettings = ApiSettings()
+    llm: LlmSettings = LlmSettings()
 
     @field_validator("profile", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertP
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
+from sophia_pipeline.resources.llm_gateway import LLMGateway
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
 from sophia_pipeline.resources.prod_readers import (
     AirbyteTableReader,
@@ -204,10 +205,34 @@ def alert_resources(settings: Settings) -> dict[str, object]:
     }
 
 
+def llm_resources(settings: Settings, warehouse: Warehouse) -> dict[str, object]:
+    """The LLM gateway, both profiles: unconfigured (extractive everywhere) without
+    ``PORTKEY_API_KEY``. Its keys are secrets (EnvVar); its usage rows go to the same
+    warehouse object the assets get."""
+    llm = settings.llm
+    virtual_key = dg.EnvVar("PORTKEY_VIRTUAL_KEY") if llm.virtual_key else None
+    return {
+        "llm_gateway": LLMGateway(
+            api_key=dg.EnvVar("PORTKEY_API_KEY") if llm.configured else None,
+            virtual_key=virtual_key,
+            provider=llm.provider,
+            base_url=llm.base_url,
+            model=llm.model,
+            timeout_s=llm.timeout_s,
+            max_tokens=llm.max_tokens,
+            warehouse=warehouse,
+        )
+    }
+
+
 def resources_for(settings: Settings) -> dict[str, object]:
     if settings.profile is Profile.PROD:
-        return {**prod_resources(settings), **alert_resources(settings)}
-    return {**local_resources(settings), **alert_resources(settings)}
+        stores = prod_resources(settings)
+    else:
+        stores = local_resources(settings)
+    warehouse = stores["warehouse"]
+    assert isinstance(warehouse, Warehouse)
+    return {**stores, **alert_resources(settings), **llm_resources(settings, warehouse)}
 
 
 @dg.definitions

@@ -252,6 +252,8 @@ class SemanticCache:
     newest last, at most ``max_entries``. A lookup embeds the question and takes the
     nearest cached one by cosine distance; within ``max_distance`` its answer is reused.
     Only get/set are needed, so it works on Redis and on the in-process fallback alike.
+    A ``namespace`` keeps separate indexes (``llm_responses:<namespace>:...``) for answers
+    that must not be shared, e.g. the same question asked of different filters.
     Concurrent writers can drop each other's index update (read-modify-write): that
     loses a cache entry, never correctness.
     """
@@ -264,8 +266,10 @@ class SemanticCache:
         embedder: EmbedderLike,
         max_distance: float = DEFAULT_MAX_DISTANCE,
         max_entries: int = 256,
+        namespace: str = "",
     ) -> None:
         self.store_ = StrategyCache(cache, LLM_RESPONSES)
+        self.prefix = f"{namespace}:" if namespace else ""
         self.embedder = embedder
         self.max_distance = max_distance
         self.max_entries = max_entries
@@ -285,7 +289,7 @@ class SemanticCache:
         return vector / norm if norm > 0 else None
 
     def _index(self) -> list[dict[str, str]]:
-        index = self.store_.get(self.INDEX_KEY)
+        index = self.store_.get(self.prefix + self.INDEX_KEY)
         return index if isinstance(index, list) else []
 
     def lookup(self, question: str, vector: np.ndarray | None = None) -> SemanticHit | None:
@@ -306,7 +310,7 @@ class SemanticCache:
         for i in np.argsort(distances):
             if distances[i] > self.max_distance:
                 break
-            entry = self.store_.get(f"answer:{index[i]['id']}")
+            entry = self.store_.get(f"{self.prefix}answer:{index[i]['id']}")
             if entry is not None:  # an expired answer falls through to the next nearest
                 return SemanticHit(entry["answer"], entry["question"], float(distances[i]))
         return None
@@ -316,12 +320,12 @@ class SemanticCache:
         if vector is None:
             return
         qid = self.question_id(question)
-        self.store_.put(f"answer:{qid}", {"question": question, "answer": answer})
+        self.store_.put(f"{self.prefix}answer:{qid}", {"question": question, "answer": answer})
         index = [e for e in self._index() if e.get("id") != qid]
         index.append(
             {"id": qid, "vec": base64.b64encode(vector.astype(np.float32).tobytes()).decode()}
         )
-        self.store_.put(self.INDEX_KEY, index[-self.max_entries :])
+        self.store_.put(self.prefix + self.INDEX_KEY, index[-self.max_entries :])
 
     def answer(self, question: str, compute: Callable[[str], Any]) -> tuple[Any, bool]:
         """(answer, came from the cache). ``compute`` runs only on a miss."""

@@ -51,10 +51,49 @@ def kpi_rollups_up_to(wh: Warehouse, upto: date) -> pd.DataFrame:
     )
 
 
+# --- LLM usage ----------------------------------------------------------------------------
+
+LLM_USAGE_TABLE = "executive_intelligence.llm_usage"
+LLM_USAGE_COLUMNS = (
+    "usage_id",
+    "usage_date",
+    "called_at",
+    "provider",
+    "model",
+    "purpose",
+    "requests",
+    "cache_hits",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "priced",
+)
+
+
+def record_llm_usage(wh: Warehouse, rows: Sequence[dict[str, Any]]) -> int:
+    """Upserts one row per answered LLM request by ``usage_id`` (a retried write never
+    counts a request twice)."""
+    if not rows:
+        return 0
+    df = pd.DataFrame([{c: r[c] for c in LLM_USAGE_COLUMNS} for r in rows])
+    return wh.replace_keys(LLM_USAGE_TABLE, df, "usage_id")
+
+
 def llm_usage_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Requests and spend of the days [start, end), one row per request."""
     return wh.query(
-        "SELECT usage_date, requests, cost_usd FROM executive_intelligence.llm_usage "
+        f"SELECT usage_date, requests, cost_usd FROM {LLM_USAGE_TABLE} "
         "WHERE usage_date >= ? AND usage_date < ?",
+        [start, end],
+    )
+
+
+def llm_calls_between(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
+    """Every recorded request of the days [start, end), oldest first."""
+    columns = ", ".join(LLM_USAGE_COLUMNS)
+    return wh.query(
+        f"SELECT {columns} FROM {LLM_USAGE_TABLE} "
+        "WHERE usage_date >= ? AND usage_date < ? ORDER BY called_at, usage_id",
         [start, end],
     )
 

@@ -18,9 +18,6 @@ from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import as_day, report_per_partition, window_metadata, window_of
 
-# Set (to the model's name) wherever an LLM answers questions; without it the LLM KPI is
-# null. Read inside definitions(), like the settings.
-
 
 def load_kpi_inputs(
     warehouse: Warehouse, start: date, end: date, llm_configured: bool
@@ -154,6 +151,4 @@ def _out_of_range(df: pd.DataFrame) -> dict[str, int]:
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = current_settings()
-    return dg.Definitions(
-        assets=build_assets(settings, llm_configured=settings.llm_model is not None)
-    )
+    return dg.Definitions(assets=build_assets(settings, llm_configured=settings.llm.configured))

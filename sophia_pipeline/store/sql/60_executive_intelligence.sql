@@ -1,5 +1,5 @@
--- Executive intelligence: daily KPI rollups, the LLM spend they are measured against, and
--- every competitor alert the alert sensor raised. Formulas: processing/kpis/formulas.py.
+-- Executive intelligence: daily KPI rollups, the LLM requests and spend they are measured
+-- against, and every competitor alert the alert sensor raised. Formulas: processing/kpis/formulas.py.
 
 -- One row per day (the rollup "as of" the end of that UTC day). A run replaces the rows
 -- of its partition window, so a backfill never duplicates a day.
@@ -25,19 +25,33 @@ CREATE TABLE IF NOT EXISTS executive_intelligence.kpi_rollups (
 )
 CLUSTER BY (kpi_date);
 
--- LLM spend per day and model, written by whatever calls an LLM (the serving layer).
--- Empty while no LLM is configured, which is why llm_cost_efficiency is null then.
+-- One row per LLM request answered, written by the LLM gateway (resources/llm_gateway.py)
+-- as each call returns, and by whoever serves an answer from the semantic cache (a hit:
+-- no tokens, no cost). Empty while no LLM is configured, which is why
+-- llm_cost_efficiency is null then. Cost comes from processing/llm_pricing.py: the reply
+-- carries token counts, not prices.
 CREATE TABLE IF NOT EXISTS executive_intelligence.llm_usage (
     usage_date DATE NOT NULL,
-    provider VARCHAR NOT NULL,
-    model VARCHAR NOT NULL,
-    requests INTEGER NOT NULL,              -- answered, semantic-cache hits included
-    cache_hits INTEGER NOT NULL,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cost_usd FLOAT NOT NULL
+    provider VARCHAR NOT NULL,              -- portkey provider or virtual key's provider
+    model VARCHAR NOT NULL,                 -- the model that answered, as it named itself
+    requests INTEGER NOT NULL,              -- 1: each row is one answered request
+    cache_hits INTEGER NOT NULL,            -- 1 when the semantic cache answered it
+    input_tokens INTEGER NOT NULL,          -- prompt tokens
+    output_tokens INTEGER NOT NULL,         -- completion tokens
+    cost_usd FLOAT NOT NULL,                -- 0 for cache hits and unpriced models
+    usage_id VARCHAR,                       -- unique per request: writes upsert by it
+    called_at TIMESTAMP_NTZ,
+    purpose VARCHAR,                        -- answer | gong_summary
+    priced BOOLEAN                          -- false: model not in the price table
 )
 CLUSTER BY (usage_date);
+
+-- The table's first version (one row per day and model, never written) had only the
+-- first eight columns: an existing warehouse gains the others on its next start.
+ALTER TABLE executive_intelligence.llm_usage ADD COLUMN IF NOT EXISTS usage_id VARCHAR;
+ALTER TABLE executive_intelligence.llm_usage ADD COLUMN IF NOT EXISTS called_at TIMESTAMP_NTZ;
+ALTER TABLE executive_intelligence.llm_usage ADD COLUMN IF NOT EXISTS purpose VARCHAR;
+ALTER TABLE executive_intelligence.llm_usage ADD COLUMN IF NOT EXISTS priced BOOLEAN;
 
 -- One row per alert, keyed by a dedupe key (rule, competitor, day, threshold): a sensor
 -- re-tick finds the key and never posts the same crossing twice.
