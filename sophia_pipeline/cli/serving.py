@@ -1,7 +1,6 @@
 """The read API's commands: ``serve`` (HTTP + /mcp), ``mcp`` (stdio), and the terminal
 readers ``search``, ``mentions`` and ``dead-letters`` (tables for people, ``--json`` for
-scripts). Each builds one service from the settings; the registry's source names are
-handed to it here, so serving itself never imports ingestion code."""
+scripts). Each builds one service from the settings."""
 
 from __future__ import annotations
 
@@ -23,11 +22,8 @@ if TYPE_CHECKING:  # imported lazily by the commands: a fast `--help`
 def build_service(settings: Settings) -> ReadService:
     from sophia_pipeline.serving.dependencies import dependencies_for
     from sophia_pipeline.serving.service import ReadService
-    from sophia_pipeline.sources.registry import SPECS
 
-    return ReadService(
-        dependencies_for(settings), SPECS, timeout_s=settings.api.dependency_timeout_s
-    )
+    return ReadService(dependencies_for(settings), timeout_s=settings.api.dependency_timeout_s)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -65,6 +61,31 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         build_mcp_server(service).run("stdio")
     finally:
         service.close()
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sophia_pipeline.serving.search import SearchRequest
+
+    req = SearchRequest(
+        query=args.query, mode=args.mode, sources=args.source or None, limit=args.limit
+    )
+    service = build_service(load_settings())
+    try:
+        service.warm()  # the model loads outside the query's deadline
+        result = service.search(req)
+    finally:
+        service.close()
+    if args.json:
+        return _print_json(result)
+    print(f"{len(result.hits)} hit(s), mode {result.mode}, {result.took_ms:.0f} ms")
+    if result.note:
+        print(result.note)
+    for i, h in enumerate(result.hits, start=1):
+        when = _cell(h.occurred_at)
+        print(f"\n{i}. [{h.source}] {h.title or h.doc_id}  {when}  score {h.score:.3f}")
+        print(f"   {h.chunk_id}" + (f"  {h.url}" if h.url else ""))
+        print(f"   {_one_line(h.snippet, 200)}")
     return 0
 
 
@@ -172,6 +193,14 @@ def add_parsers(sub: Any, iso_date: Any) -> None:
 
     p = sub.add_parser("mcp", help="serve the read API as an MCP server over stdio")
     p.set_defaults(func=cmd_mcp)
+
+    p = sub.add_parser("search", help="search the index (hybrid by default), with citations")
+    p.add_argument("query")
+    p.add_argument("--source", action="append", help="repeat for several sources")
+    p.add_argument("--mode", choices=["hybrid", "semantic", "keyword"], default="hybrid")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("mentions", help="competitor mentions, newest first")
     p.add_argument("--competitor")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
+from sophia_pipeline.resources.llm_gateway import gateway_from_settings
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
 from sophia_pipeline.settings import Profile, Settings, SettingsError
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
@@ -64,6 +65,7 @@ def dependencies_for(settings: Settings) -> Dependencies:
         )
         return Dependencies(
             warehouse=warehouse,
+            llm=gateway_from_settings(settings, warehouse),
             vector_store=PineconeVectorStore(
                 api_key=_secret(settings.pinecone.api_key),
                 index_host=settings.pinecone.index_host or "",
@@ -71,10 +73,14 @@ def dependencies_for(settings: Settings) -> Dependencies:
             cache=CacheResource(redis_url=redis_url, require_redis=True),
             embedder=Embedder(),
         )
+    # The LLM's usage rows are the one thing serving writes: through a separate
+    # read-write handle (DuckDB opens per call, so it holds the file only while writing).
+    usage = DuckDBWarehouse(path=str(settings.duckdb_path), create_schema=False)
     return Dependencies(
         warehouse=DuckDBWarehouse(
             path=str(settings.duckdb_path), read_only=True, create_schema=False
         ),
+        llm=gateway_from_settings(settings, usage),
         vector_store=LanceDBVectorStore(uri=str(settings.lancedb_dir)),
         cache=CacheResource(redis_url=redis_url or LOCAL_REDIS),
         embedder=Embedder(),

@@ -35,12 +35,14 @@ from prometheus_client import (
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .answer import Answer
 from .errors import DependencyUnavailable, InvalidRequest, NotFound
 from .mcp_server import build_mcp_server
 from .models import (
     ID_PATTERN,
     AccountOverview,
     AccountRequest,
+    AnswerRequest,
     KpiRequest,
     KpiResponse,
     MentionsRequest,
@@ -48,6 +50,7 @@ from .models import (
     Readiness,
     SourcesResponse,
 )
+from .search import SearchRequest, SearchResponse
 from .service import ReadService
 
 log = logging.getLogger(__name__)
@@ -218,6 +221,16 @@ def create_app(
             status_code=503,
             headers={"Retry-After": str(retry)},
         )
+
+    @app.post("/v1/search", response_model=SearchResponse, tags=["read"])
+    def search(req: SearchRequest) -> SearchResponse:
+        """Hybrid / semantic / keyword search with citations (MCP: `search`)."""
+        return service.search(req)
+
+    @app.post("/v1/answer", response_model=Answer, tags=["read"])
+    def answer(req: AnswerRequest) -> Answer:
+        """A question answered from retrieved passages, cited (MCP: `answer`)."""
+        return service.answer(req)
 
     @app.get("/v1/kpis", response_model=KpiResponse, tags=["read"])
     def kpis(q: Annotated[KpiRequest, Query()]) -> KpiResponse:

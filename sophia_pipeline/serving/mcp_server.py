@@ -24,10 +24,12 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
+from .answer import Answer
 from .errors import ServingError, validation_message
 from .models import (
     AccountOverview,
     AccountRequest,
+    AnswerRequest,
     KpiRequest,
     KpiResponse,
     MentionsRequest,
@@ -35,11 +37,13 @@ from .models import (
     SourcesRequest,
     SourcesResponse,
 )
+from .search import SearchRequest, SearchResponse
 from .service import ReadService
 
 INSTRUCTIONS = (
     "Sophia answers questions about the company's sales calls, CRM, tickets, code and "
-    "chat: `search` finds cited passages, `get_kpis` returns daily KPI rollups, "
+    "chat: `search` finds cited passages, `answer` answers with citations, `get_kpis` "
+    "returns daily KPI rollups, "
     "`competitor_mentions` lists who mentioned which competitor and how threatening it "
     "was, `account_overview` summarizes one account, `list_sources` says what is indexed "
     "and how fresh it is. Every tool only reads."
@@ -109,6 +113,26 @@ def add_read_tool(
 
 def build_mcp_server(service: ReadService) -> MCPServer:
     server: MCPServer = MCPServer("sophia", instructions=INSTRUCTIONS)
+    add_read_tool(
+        server,
+        "search",
+        "Search calls, chat, tickets, code, CRM and documents. Hybrid (keyword + semantic, "
+        "fused by reciprocal rank) by default; filter by sources, entity types, account, "
+        "date range, speaker. Each hit is cited: chunk and document ids, title, source "
+        "link, when it happened.",
+        SearchRequest,
+        SearchResponse,
+        service.search,
+    )
+    add_read_tool(
+        server,
+        "answer",
+        "Answer a question from the indexed records, citing the passages used as [n]: "
+        "through the configured LLM, else extractively (the best matching sentences).",
+        AnswerRequest,
+        Answer,
+        service.answer,
+    )
     add_read_tool(
         server,
         "get_kpis",

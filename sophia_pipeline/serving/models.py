@@ -20,14 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from sophia_pipeline.documents import SourceName
+
 # Ids in every source are short runs of letters, digits and a few separators (HubSpot
 # numbers, Gong ids, `source:entity:id` document ids, hash-like dead-letter ids). Quotes,
 # spaces, semicolons and the rest are refused outright.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/-]{0,127}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128)]
-SourceName = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,31}$")
-]
 CompetitorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
@@ -216,6 +215,18 @@ class AccountOverview(Response):
     relevant_chunks: list[Citation] = Field(
         description="The account's own chunks most relevant to the query, each cited."
     )
+
+
+# --- answer ----------------------------------------------------------------------------------
+
+
+class AnswerRequest(Request):
+    question: str = Field(min_length=1, max_length=2000, description="The question to answer.")
+    sources: list[SourceName] = Field(
+        default_factory=list, max_length=20, description="Only passages of these sources."
+    )
+    account_id: Identifier | None = Field(None, description="Only passages of this account.")
+    hits: int = Field(8, ge=1, le=8, description="Passages retrieved to answer from.")
 
 
 # --- list_sources ----------------------------------------------------------------------------

@@ -27,21 +27,26 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from sophia_pipeline.documents import SOURCE_NAMES
 from sophia_pipeline.resources.cache import CacheResource, RedisCache
 from sophia_pipeline.resources.cache_strategies import (
     COMPETITIVE_DATA,
     EXECUTIVE_KPIS,
+    SemanticCache,
     StrategyCache,
 )
+from sophia_pipeline.resources.llm_gateway import LLMGateway
 from sophia_pipeline.resources.vector_store import VectorStore
 from sophia_pipeline.store import executive, intelligence, ops, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
+from .answer import Answer, answer
 from .errors import DependencyUnavailable, InvalidRequest, NotFound
 from .guard import Guards
 from .models import (
     AccountOverview,
     AccountRequest,
+    AnswerRequest,
     CallSummary,
     Citation,
     CompetitorSummary,
@@ -60,6 +65,7 @@ from .models import (
     SourcesRequest,
     SourcesResponse,
 )
+from .search import Searcher, SearchRequest, SearchResponse
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +88,19 @@ class Dependencies:
     vector_store: VectorStore
     cache: CacheResource
     embedder: EmbedderLike
+    # The LLM gateway for ``answer`` (unconfigured or None: extractive answers).
+    llm: LLMGateway | None = None
 
 
 class ReadService:
-    """The read API. ``known_sources`` are the deployment's source names (the CLI passes
-    the registry's): a request naming another source is refused, never run."""
+    """The read API over ``deps``. Every request is validated by its model before it gets
+    here; what remains to check needs the deployment (the sources it knows)."""
 
     def __init__(
         self,
         deps: Dependencies,
-        known_sources: Collection[str],
         *,
+        known_sources: Collection[str] = SOURCE_NAMES,
         timeout_s: float = 0.75,
         guards: Guards | None = None,
     ) -> None:
@@ -104,6 +112,7 @@ class ReadService:
         self.guards = guards or Guards(timeout_s=timeout_s, redis=redis)
         self._embedder_ready = False
         self._embedder_error: str | None = None
+        self.searcher = Searcher(deps.vector_store, self.embed_query)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -111,6 +120,8 @@ class ReadService:
         """Loads the embedding model and runs it once, so the first query does not pay
         for the load and ``/ready`` can say the embedder is ready. Not under the deadline
         (loading takes seconds); a failure is remembered and reported by ``readiness``."""
+        if self._embedder_ready:
+            return
         try:
             self.deps.embedder.embed(["warm up"])
         except Exception as exc:
@@ -127,6 +138,30 @@ class ReadService:
         return np.asarray(vectors[0], dtype=np.float32)
 
     # --- reads -------------------------------------------------------------------------------
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        """Hybrid (or semantic / keyword) search. The whole search runs under the vector
+        store's guard, the query's embedding under the embedder's: a dead index fails
+        within the deadline, and after a few failures at once (breaker open)."""
+        self._check_sources(req.sources or [])
+        return self.guards["vector_store"].call(self.searcher.search, req)
+
+    def answer(self, req: AnswerRequest) -> Answer:
+        """The question answered from the best hits of a hybrid search (same filters),
+        each cited: through the LLM gateway when configured, semantically cached per
+        retrieval scope; extractive otherwise."""
+        search = SearchRequest(
+            query=req.question,
+            sources=list(req.sources) or None,
+            account_id=req.account_id,
+            limit=req.hits,
+        )
+        hits = self.search(search).hits
+        cache = None
+        if self.deps.llm is not None and self.deps.llm.configured:
+            scope = _key(search.model_copy(update={"query": "-"}))
+            cache = SemanticCache(self.deps.cache, self.deps.embedder, namespace=scope)
+        return answer(req.question, hits, gateway=self.deps.llm, cache=cache)
 
     def get_kpis(self, req: KpiRequest) -> KpiResponse:
         end = req.end or self._newest_kpi_day()
@@ -231,8 +266,21 @@ class ReadService:
         return [h for h in hits if owners.get(h.chunk_id) == req.account_id]
 
     def _search_account(self, query: str, account_id: str, limit: int) -> list[Citation]:
-        """Vector search restricted to the account; overridden once search is wired."""
-        raise NotImplementedError
+        # The query is the caller's (or the account's name): cut to what search takes.
+        found = self.search(SearchRequest(query=query[:1000], account_id=account_id, limit=limit))
+        return [
+            Citation(
+                chunk_id=h.chunk_id,
+                doc_id=h.doc_id,
+                source=h.source,
+                title=h.title,
+                snippet=h.snippet,
+                score=h.score,
+                occurred_at=h.occurred_at,
+                link=h.url,
+            )
+            for h in found.hits
+        ]
 
     def list_sources(self, req: SourcesRequest | None = None) -> SourcesResponse:
         wh = self.deps.warehouse
