@@ -32,7 +32,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .answer import Answer
@@ -56,6 +56,19 @@ from .service import ReadService
 log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/health"})
+
+
+class Problem(BaseModel):
+    """The body of a 404 or 503."""
+
+    detail: str
+    dependency: str | None = Field(None, description="The dependency that is down (503).")
+
+
+DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "A dependency is down (see `dependency`)."}
+}
+MISSING: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found."}}
 READY_CODES = {"healthy": 200, "degraded": 200, "unhealthy": 503}
 
 
@@ -222,27 +235,34 @@ def create_app(
             headers={"Retry-After": str(retry)},
         )
 
-    @app.post("/v1/search", response_model=SearchResponse, tags=["read"])
+    @app.post("/v1/search", response_model=SearchResponse, tags=["read"], responses=DOWN)
     def search(req: SearchRequest) -> SearchResponse:
         """Hybrid / semantic / keyword search with citations (MCP: `search`)."""
         return service.search(req)
 
-    @app.post("/v1/answer", response_model=Answer, tags=["read"])
+    @app.post("/v1/answer", response_model=Answer, tags=["read"], responses=DOWN)
     def answer(req: AnswerRequest) -> Answer:
         """A question answered from retrieved passages, cited (MCP: `answer`)."""
         return service.answer(req)
 
-    @app.get("/v1/kpis", response_model=KpiResponse, tags=["read"])
+    @app.get("/v1/kpis", response_model=KpiResponse, tags=["read"], responses=DOWN)
     def kpis(q: Annotated[KpiRequest, Query()]) -> KpiResponse:
         """Daily KPI rollups for a date range (same as the MCP tool `get_kpis`)."""
         return service.get_kpis(q)
 
-    @app.get("/v1/competitors/mentions", response_model=MentionsResponse, tags=["read"])
+    @app.get(
+        "/v1/competitors/mentions", response_model=MentionsResponse, tags=["read"], responses=DOWN
+    )
     def mentions(q: Annotated[MentionsRequest, Query()]) -> MentionsResponse:
         """Competitor mentions, newest first (MCP: `competitor_mentions`)."""
         return service.competitor_mentions(q)
 
-    @app.get("/v1/accounts/{account_id}", response_model=AccountOverview, tags=["read"])
+    @app.get(
+        "/v1/accounts/{account_id}",
+        response_model=AccountOverview,
+        tags=["read"],
+        responses={**DOWN, **MISSING},
+    )
     def account(
         account_id: Annotated[str, PathParam(pattern=ID_PATTERN, max_length=128)],
         query: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
@@ -254,7 +274,7 @@ def create_app(
             AccountRequest(account_id=account_id, query=query, calls=calls, chunks=chunks)
         )
 
-    @app.get("/v1/sources", response_model=SourcesResponse, tags=["read"])
+    @app.get("/v1/sources", response_model=SourcesResponse, tags=["read"], responses=DOWN)
     def sources() -> SourcesResponse:
         """What is indexed per source, and how fresh (MCP: `list_sources`)."""
         return service.list_sources()
@@ -263,7 +283,7 @@ def create_app(
         "/reports/executive",
         response_class=FileResponse,
         tags=["reports"],
-        responses={200: {"content": {"text/html": {}}}, 404: {"description": "No report yet"}},
+        responses={200: {"content": {"text/html": {}}}, **MISSING},
     )
     def executive_report() -> FileResponse:
         """The latest executive report (HTML, self-contained), as the report asset wrote it."""

@@ -15,10 +15,17 @@ unless they match ``ID_PATTERN``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sophia_pipeline.documents import SourceName
 
@@ -30,6 +37,14 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128
 CompetitorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
+
+
+def _utc(value: datetime) -> datetime:
+    """The stores keep naive UTC; a response says so (RFC 3339 needs the offset)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 # Ten years of daily rows is far beyond any dashboard; a bound keeps one call cheap.
 MAX_RANGE_DAYS = 3660
 
@@ -127,7 +142,7 @@ class Mention(Response):
     chunk_id: str
     account_id: str | None
     deal_id: str | None
-    mentioned_at: datetime
+    mentioned_at: UtcDatetime
     threat_level: int = Field(description="1 (a passing mention) .. 5 (a deal at risk).")
     sentiment: float | None = Field(description="VADER compound of the context, [-1, 1].")
     matched_text: str
@@ -139,7 +154,7 @@ class CompetitorSummary(Response):
     mentions: int
     max_threat: int
     avg_threat: float
-    last_mentioned_at: datetime
+    last_mentioned_at: UtcDatetime
 
 
 class MentionsResponse(Response):
@@ -168,7 +183,7 @@ class CallSummary(Response):
     call_id: str
     doc_id: str
     title: str | None
-    started_at: datetime
+    started_at: UtcDatetime
     duration_s: int | None
     deal_id: str | None
     sentiment: float | None
@@ -188,7 +203,7 @@ class Deal(Response):
     stage: str | None
     amount: float | None
     close_date: str | None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class Citation(Response):
@@ -200,7 +215,7 @@ class Citation(Response):
     title: str | None
     snippet: str
     score: float
-    occurred_at: datetime | None
+    occurred_at: UtcDatetime | None
     link: str | None
 
 
@@ -242,9 +257,9 @@ class SourceInfo(Response):
     deleted_documents: int
     chunks: int
     vectors: int = Field(description="Chunks the index holds (from the index manifest).")
-    newest_record_at: datetime | None = Field(description="Newest occurred_at / updated_at.")
+    newest_record_at: UtcDatetime | None = Field(description="Newest occurred_at / updated_at.")
     newest_partition: date | None
-    last_indexed_at: datetime | None
+    last_indexed_at: UtcDatetime | None
 
 
 class SourcesResponse(Response):
@@ -266,8 +281,8 @@ class DeadLetter(Response):
     partition_date: date | None
     error: str
     attempts: int
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
     payload: str | None = None
 
 

@@ -4,7 +4,7 @@ tested on their own first, without the demo."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -78,7 +78,7 @@ def test_summaries_rank_by_mentions() -> None:
         ("B", 2, 5, 4.0),
         ("A", 1, 1, 1.0),
     ]
-    assert out[0].last_mentioned_at == datetime(2026, 9, 4)
+    assert out[0].last_mentioned_at == datetime(2026, 9, 4, tzinfo=UTC)
 
 
 def test_requests_refuse_what_needs_no_data_to_refuse() -> None:
