@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from sophia_pipeline.serving.http_api import create_app
 from sophia_pipeline_tests.serving.demo import Demo
@@ -24,6 +25,9 @@ HEADERS = {"host": "127.0.0.1:8000"}
 # serving/search.py's SearchHit (another module's model) carries naive datetimes, which
 # are not RFC 3339 `date-time` (no offset): its conformance is left to that module.
 NOT_VALIDATED = {"POST /v1/search"}
+# Cross-field rules (a start after its end, a range over ten years) have no OpenAPI
+# form, so a schema-valid request may rightly get a 422: not checked.
+EXCLUDED = [positive_data_acceptance]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -54,7 +58,7 @@ def test_generated_requests_never_get_a_500(demo: Demo, mode: GenerationMode) ->
         seen.add(operation.label)
         assert response.status_code < 500, (case.method, case.path, response.text[:300])
         if mode is GenerationMode.POSITIVE and operation.label not in NOT_VALIDATED:
-            case.validate_response(response, headers=HEADERS)
+            case.validate_response(response, headers=HEADERS, excluded_checks=EXCLUDED)
 
     check()
     print(f"\n{mode.value}: {len(seen)} operations exercised")
