@@ -247,6 +247,33 @@ class WebhookSettings(Group):
     )
 
 
+class ApiSettings(Group):
+    token: SecretStr | None = var(
+        "SOPHIA_API_TOKEN",
+        None,
+        "Bearer token the read API (HTTP and `/mcp`) requires; unset: no auth (loopback use).",
+    )
+    host: str = var("SOPHIA_API_HOST", "127.0.0.1", "Address `sophia-pipeline serve` binds.")
+    port: int = var(
+        "SOPHIA_API_PORT", 8000, "Port `sophia-pipeline serve` listens on.", ge=1, le=65535
+    )
+    public_url: str | None = var(
+        "SOPHIA_API_PUBLIC_URL",
+        None,
+        "The API's address as people reach it (report links); unset: `http://HOST:PORT`.",
+    )
+    dependency_timeout_s: float = var(
+        "SOPHIA_API_DEPENDENCY_TIMEOUT_S",
+        0.75,
+        "Longest wait for one warehouse / vector store / embedder call before it fails.",
+        gt=0,
+    )
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
 # The model the gateway asks for when none is set: cheap, and in the price table.
 DEFAULT_LLM_MODEL = "gpt-4o-mini"
 
@@ -365,6 +392,7 @@ class Settings(BaseSettings):
     estuary: EstuarySettings = EstuarySettings()
     alerts: AlertSettings = AlertSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    api: ApiSettings = ApiSettings()
     llm: LlmSettings = LlmSettings()
 
     landing: LandingSettings = LandingSettings()
@@ -423,6 +451,11 @@ class Settings(BaseSettings):
     @property
     def webhook_landing_dir(self) -> Path:
         return self.data_dir / "webhooks"
+
+    @property
+    def executive_report_path(self) -> Path:
+        """Where the report asset writes the executive report (``/reports/executive``)."""
+        return self.data_dir / "reports" / "executive_report.html"
 
     @property
     def dagster_home(self) -> Path:

@@ -12,6 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from sophia_pipeline.serving.errors import InvalidRequest, ServingError, validation_message
 from sophia_pipeline.settings import Settings, SettingsError, load_settings
 
 # The instance config beside pyproject.toml (the CLI runs from the project checkout).
@@ -293,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    from sophia_pipeline.cli.serving import add_parsers
+
+    add_parsers(sub, iso_date)
     return parser
 
 
@@ -330,6 +337,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_run_range(parser, args)
     try:
         return int(args.func(args))
+    except (ValidationError, InvalidRequest) as exc:
+        # A value argparse let through but the read API refuses (a limit of 0, an
+        # unknown source, a reversed range): a usage error like any other.
+        message = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
+    except ServingError as exc:
+        # Not found, or a dependency down: the message says which; no traceback.
+        parser.exit(1, f"{parser.prog}: {exc}\n")
     except Exception as exc:
         problem = environment_problem(exc)
         if problem is None:

@@ -8,6 +8,7 @@ circuit breaker and rate limiter around a tenacity retry policy for one dependen
 from .breaker import breaker_for, counts_as_failure, resolve_redis
 from .errors import (
     CircuitOpenError,
+    DependencyFailure,
     GraphQLError,
     HttpError,
     HttpStatusError,
@@ -39,6 +40,7 @@ from .retry import RetryConfig, is_retryable, parse_retry_after, retrying
 __all__ = [
     "ApiResponse",
     "CircuitOpenError",
+    "DependencyFailure",
     "GraphQLError",
     "HttpClientConfig",
     "HttpError",

@@ -82,6 +82,17 @@ class GraphQLError(HttpError):
         self.codes = codes
 
 
+class DependencyFailure(ReliabilityError):
+    """A call to a dependency that is not an HTTP API (a database, a vector index, a
+    model) failed or ran past its deadline: transient by nature, so it counts toward the
+    dependency's circuit breaker. The original error is its ``__cause__``."""
+
+    def __init__(self, dependency: str, reason: str) -> None:
+        super().__init__(f"{dependency}: {reason}")
+        self.dependency = dependency
+        self.reason = reason
+
+
 class UnsafeUrlError(ReliabilityError):
     """A URL handed back by a server (e.g. a ``Link`` header) points at another origin.
 

@@ -26,7 +26,13 @@ import tenacity
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tenacity.wait import wait_base
 
-from .errors import HttpStatusError, InvalidResponseError, RateLimitedError, TransportError
+from .errors import (
+    DependencyFailure,
+    HttpStatusError,
+    InvalidResponseError,
+    RateLimitedError,
+    TransportError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +104,9 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, HttpStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
-    if isinstance(exc, InvalidResponseError | TransportError | json.JSONDecodeError):
+    if isinstance(
+        exc, InvalidResponseError | TransportError | DependencyFailure | json.JSONDecodeError
+    ):
         return True
     return isinstance(exc, _TRANSIENT_TRANSPORT)
 

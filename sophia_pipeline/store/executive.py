@@ -135,3 +135,18 @@ def known_alerts(wh: Warehouse, ids: Sequence[str]) -> dict[str, dict[str, Any]]
 def write_alerts(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
     """Upserts alert rows by alert id: one row per alert, however often it is examined."""
     return wh.replace_keys(ALERTS_TABLE, pd.DataFrame(rows), "alert_id")
+
+
+def kpi_rollups_from_to(wh: Warehouse, first: date, last: date) -> pd.DataFrame:
+    """The KPI rows of the days [first, last] (both included), oldest first: what the read
+    API's ``get_kpis`` returns for a date range."""
+    return wh.query(
+        f"SELECT * FROM {KPI_TABLE} WHERE kpi_date >= ? AND kpi_date <= ? ORDER BY kpi_date",
+        [first, last],
+    )
+
+
+def newest_kpi_day(wh: Warehouse) -> date | None:
+    """The newest day with a KPI row (None while there is none)."""
+    value = wh.query(f"SELECT MAX(kpi_date) AS d FROM {KPI_TABLE}")["d"].iloc[0]
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
+from .common import placeholders
 from .staging import replace_for_window_docs
 from .warehouse import Warehouse
 
@@ -131,4 +134,55 @@ def call_summaries_between(wh: Warehouse, start: date, end: date) -> pd.DataFram
     return wh.query(
         f"SELECT * FROM {SUMMARIES_TABLE} WHERE call_date >= ? AND call_date < ? ORDER BY call_id",
         [start, end],
+    )
+
+
+# --- reads of the serving layer ------------------------------------------------------------
+
+
+def find_mentions(
+    wh: Warehouse,
+    *,
+    competitor: str | None = None,
+    sources: Sequence[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    account_id: str | None = None,
+    limit: int = 50,
+) -> pd.DataFrame:
+    """Competitor mentions, newest first, at most ``limit``: of ``competitor`` (any case),
+    of ``sources``, at or after ``since`` and before ``until``, on ``account_id``; each
+    filter only when given. Every value is a parameter."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if competitor is not None:
+        where.append("LOWER(competitor) = LOWER(?)")
+        params.append(competitor)
+    if sources:
+        where.append(f"source IN ({placeholders(sources)})")
+        params.extend(sources)
+    if since is not None:
+        where.append("mentioned_at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("mentioned_at < ?")
+        params.append(until)
+    if account_id is not None:
+        where.append("account_id = ?")
+        params.append(account_id)
+    return wh.query(
+        "SELECT mention_id, chunk_id, doc_id, source, competitor, alias, matched_text, context, "
+        f"sentiment, threat_level, account_id, deal_id, mentioned_at FROM {MENTIONS_TABLE} "
+        f"WHERE {' AND '.join(where)} ORDER BY mentioned_at DESC, mention_id LIMIT ?",
+        [*params, int(limit)],
+    )
+
+
+def account_calls(wh: Warehouse, account_id: str, limit: int) -> pd.DataFrame:
+    """The account's most recent calls (newest first, at most ``limit``), with sentiment."""
+    return wh.query(
+        "SELECT call_id, doc_id, title, call_date, started_at, duration_s, deal_id, rep_email, "
+        f"sentiment_score, outcome_category FROM {TRANSCRIPTS_TABLE} "
+        "WHERE account_id = ? ORDER BY started_at DESC, call_id LIMIT ?",
+        [account_id, int(limit)],
     )

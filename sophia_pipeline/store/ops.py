@@ -352,3 +352,30 @@ def write_manifest(wh: Warehouse, chunks: pd.DataFrame, model_id: str) -> int:
         }
     )
     return wh.replace_where("ops.vector_manifest", df, "1 = 1")
+
+
+def vectors_per_source(wh: Warehouse) -> pd.DataFrame:
+    """Per source: vectors the manifest says the index holds, and when it was last synced."""
+    return wh.query(
+        "SELECT source, COUNT(*) AS vectors, MAX(indexed_at) AS last_indexed_at "
+        "FROM ops.vector_manifest GROUP BY source ORDER BY source"
+    )
+
+
+# --- dead letters, for people ----------------------------------------------------------------
+
+
+def list_dead_letters(wh: Warehouse, source: str | None, limit: int) -> pd.DataFrame:
+    """The most recently seen dead letters (of ``source`` when given), without payloads."""
+    where, params = ("source = ?", [source]) if source is not None else ("1 = 1", [])
+    return wh.query(
+        "SELECT dead_letter_id, source, stage, source_file, line_no, partition_date, error, "
+        f"attempts, first_seen, last_seen FROM ops.dead_letters WHERE {where} "
+        "ORDER BY last_seen DESC, dead_letter_id LIMIT ?",
+        [*params, int(limit)],
+    )
+
+
+def dead_letter(wh: Warehouse, dead_letter_id: str) -> pd.DataFrame:
+    """One dead letter with its payload (no row for an unknown id)."""
+    return wh.query("SELECT * FROM ops.dead_letters WHERE dead_letter_id = ?", [dead_letter_id])

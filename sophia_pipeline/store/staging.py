@@ -229,3 +229,67 @@ def pull_request_documents(wh: Warehouse) -> pd.DataFrame:
         "SELECT source_id, author, occurred_at, attributes FROM staging.documents "
         "WHERE source = 'github' AND entity_type = 'pull_request' AND NOT deleted"
     )
+
+
+# --- reads of the serving layer ------------------------------------------------------------
+
+
+def account_company(wh: Warehouse, account_id: str) -> pd.DataFrame:
+    """The account's CRM company document (title, attributes): no row for an unknown id."""
+    return wh.query(
+        "SELECT source_id, title, attributes, updated_at FROM staging.documents "
+        "WHERE source = 'hubspot' AND entity_type = 'company' AND account_id = ? AND NOT deleted",
+        [account_id],
+    )
+
+
+def account_deals(wh: Warehouse, account_id: str) -> pd.DataFrame:
+    """The account's live CRM deals (id, name, dates, attributes JSON), newest first."""
+    return wh.query(
+        "SELECT source_id, title, occurred_at, updated_at, attributes FROM staging.documents "
+        "WHERE source = 'hubspot' AND entity_type = 'deal' AND account_id = ? AND NOT deleted "
+        "ORDER BY occurred_at DESC, source_id",
+        [account_id],
+    )
+
+
+def account_document_count(wh: Warehouse, account_id: str) -> int:
+    """Live documents of any source linked to the account."""
+    df = wh.query(
+        "SELECT COUNT(*) AS n FROM staging.documents WHERE account_id = ? AND NOT deleted",
+        [account_id],
+    )
+    return int(df["n"].iloc[0])
+
+
+def chunk_accounts(wh: Warehouse, chunk_ids: Sequence[str]) -> dict[str, str | None]:
+    """chunk id -> the account id of its document (None: a document of no account)."""
+    out: dict[str, str | None] = {}
+    for batch in in_batches(list(chunk_ids)):
+        df = wh.query(
+            "SELECT c.chunk_id, d.account_id FROM staging.chunks c "
+            "JOIN staging.documents d ON d.doc_id = c.doc_id "
+            f"WHERE c.chunk_id IN ({', '.join('?' for _ in batch)})",
+            batch,
+        )
+        for cid, acct in zip(df["chunk_id"], df["account_id"], strict=True):
+            out[str(cid)] = None if acct is None or pd.isna(acct) else str(acct)
+    return out
+
+
+def documents_per_source(wh: Warehouse) -> pd.DataFrame:
+    """Per source: live and deleted documents, entity types, the newest record time
+    (occurred_at / updated_at) and the newest partition."""
+    return wh.query(
+        "SELECT source, SUM(CASE WHEN deleted THEN 0 ELSE 1 END) AS documents, "
+        "SUM(CASE WHEN deleted THEN 1 ELSE 0 END) AS deleted, "
+        "COUNT(DISTINCT entity_type) AS entity_types, MAX(occurred_at) AS newest_occurred_at, "
+        "MAX(updated_at) AS newest_updated_at, MAX(partition_date) AS newest_partition "
+        "FROM staging.documents GROUP BY source ORDER BY source"
+    )
+
+
+def chunks_per_source(wh: Warehouse) -> pd.DataFrame:
+    return wh.query(
+        "SELECT source, COUNT(*) AS chunks FROM staging.chunks GROUP BY source ORDER BY source"
+    )

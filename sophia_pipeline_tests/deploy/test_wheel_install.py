@@ -2,7 +2,7 @@
 on the files the Dockerfile copies) into a fresh virtualenv, then every server the image
 runs started from that virtualenv, offline, from a folder with no source tree near it.
 
-The lead adds each new server of the image to ``ENTRY_POINTS`` (one line)."""
+Each server of the image is one line of ``ENTRY_POINTS``."""
 
 from __future__ import annotations
 
@@ -188,6 +188,11 @@ ENTRY_POINTS = [
         ["sophia-pipeline", "webhooks", "--host", "127.0.0.1", "--port", "{port}"],
         _http_ok("/health"),
         env={"SLACK_SIGNING_SECRET": "test-slack", "GITHUB_WEBHOOK_SECRET": "test-github"},
+    ),
+    EntryPoint(
+        "serving API",
+        ["sophia-pipeline", "serve", "--host", "127.0.0.1", "--port", "{port}"],
+        _http_ok("/health"),
     ),
 ]
 

@@ -89,7 +89,9 @@ def test_dashboard_and_report_materialize_after_the_rollups(
     path = Path(report["path"].value)
     assert path == settings.data_dir / "reports" / "executive_report.html"
     assert report["kpi_days"].value == 15
-    assert path.as_uri() in report["open"].value
+    # The UI strips file:// links: the metadata links to the read API, which serves it.
+    assert report["url"].value == "http://127.0.0.1:8000/reports/executive"
+    assert report["url"].value in report["open"].value
     text = path.read_text()
     # plotly.js inlined: no script is fetched from anywhere.
     assert re.search(r"<script[^>]*\ssrc=", text) is None and "Plotly.newPlot" in text

@@ -24,7 +24,7 @@ COMPETITOR_DAYS = 30
 
 
 def report_path(settings: Settings) -> Path:
-    return settings.data_dir / "reports" / "executive_report.html"
+    return settings.executive_report_path
 
 
 def read_report_inputs(
@@ -46,6 +46,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     path = report_path(settings)
+    # The UI drops file:// links, so the metadata links to the read API, which serves
+    # the latest report (`sophia-pipeline serve`).
+    url = f"{settings.api.base_url}/reports/executive"
 
     @dg.asset(
         key=REPORT_KEY,
@@ -61,7 +64,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "tiles, 90 days of revenue, pipeline, customer health, competitive win rate "
             "and productivity, the dashboard's 30 days of calls and sentiment, and "
             f"competitor mentions and threat levels. Written to {path}; the "
-            "materialization's `path` metadata points at it."
+            "materialization's `url` metadata links to the read API's "
+            "`/reports/executive`, which serves it (`sophia-pipeline serve`)."
         ),
     )
     def executive_report(context: dg.AssetExecutionContext, warehouse: Warehouse):  # type: ignore[no-untyped-def]
@@ -72,7 +76,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
-                "open": dg.MetadataValue.md(f"[Open the executive report]({path.as_uri()})"),
+                "url": dg.MetadataValue.url(url),
+                "open": dg.MetadataValue.md(f"[Open the executive report]({url})"),
                 "bytes": path.stat().st_size,
                 "kpi_days": len(kpis),
                 "kpis_as_of": str(pd.Timestamp(latest["kpi_date"]).date())
