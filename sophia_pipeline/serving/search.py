@@ -139,6 +139,12 @@ class SearchHit(BaseModel):
     char_start: int | None = None
     char_end: int | None = None
 
+    @field_validator("occurred_at", "updated_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        # The index stores UTC without an offset; RFC 3339 (OpenAPI's date-time) needs one.
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
+
 
 class SearchResponse(BaseModel):
     mode: Mode = Field(description="the mode actually used")

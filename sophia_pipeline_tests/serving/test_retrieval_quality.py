@@ -1,7 +1,6 @@
 """Retrieval quality on the sample's labelled queries, with the real model: hybrid keeps
 its hit@5 at or above a floor set a little under the measured value (bench/RESULTS.md,
-"Retrieval quality"), and should be at least as good as either leg alone (not yet: see
-the xfail)."""
+"Retrieval quality"), and beats each leg alone on hit@5 and MRR@10."""
 
 from __future__ import annotations
 
@@ -18,8 +17,9 @@ from sophia_pipeline.serving.evaluation import evaluate, load_queries
 from sophia_pipeline.serving.search import Searcher
 from sophia_pipeline.settings import load_settings
 
-# Measured 0.9375 (45 of 48 queries) on the demo sample: bench/RESULTS.md.
-HYBRID_HIT_AT_5_FLOOR = 0.90
+# Measured 0.917 (44 of 48 queries) on the demo sample with conversation windows:
+# bench/RESULTS.md. Two queries of margin.
+HYBRID_HIT_AT_5_FLOOR = 0.875
 
 
 @pytest.mark.slow  # the whole sample through the real model (minutes on two cores)
@@ -48,10 +48,5 @@ def test_hybrid_hit_at_5_floor_and_beats_each_leg(data_dir: Path) -> None:
     keyword = evaluate(searcher, queries, "keyword")
     print(hybrid, semantic, keyword)
     assert hybrid.hit_at_5 >= HYBRID_HIT_AT_5_FLOOR
-    if hybrid.hit_at_5 < semantic.hit_at_5 or hybrid.mrr_at_10 < semantic.mrr_at_10:
-        # Measured: equal-weight RRF loses to the semantic leg alone (hit@5 0.94 vs 0.98,
-        # MRR@10 0.81 vs 0.88): the keyword leg is weak on paraphrases and accounts.
-        # Once fusion is fixed this branch is not taken and the assertions below hold.
-        pytest.xfail("hybrid does not yet beat the semantic leg on this set")
     assert hybrid.hit_at_5 >= max(semantic.hit_at_5, keyword.hit_at_5)
     assert hybrid.mrr_at_10 >= max(semantic.mrr_at_10, keyword.mrr_at_10)
