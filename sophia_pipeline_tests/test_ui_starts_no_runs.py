@@ -1,5 +1,8 @@
 """Opening the UI (`dagster dev`: webserver and daemon) on a fresh demo starts no run
-until the operator turns automation on; turning it on does start runs."""
+while automation is off (its default).
+
+Turning it on is not tested here: the raw assets' condition is an hourly cron, so the
+first automation run comes at the next full hour, not within a test's minutes."""
 
 from __future__ import annotations
 
@@ -23,7 +26,6 @@ pytestmark = pytest.mark.slow  # a minute of watching, by design
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 QUIET_S = 60  # the issue's minute: what a user sees after opening the UI
-SENSOR = "default_automation_sensor"
 
 
 def wait_for(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +68,7 @@ def ui(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         log.close()
 
 
-def test_no_run_until_automation_is_turned_on(ui: Path, tmp_path: Path) -> None:
+def test_no_run_within_a_minute_while_automation_is_off(ui: Path, tmp_path: Path) -> None:
     with dg.DagsterInstance.get() as instance:
         # The daemon's asset daemon (which evaluates automation) is up and ticking.
         wait_for(
@@ -76,17 +78,3 @@ def test_no_run_until_automation_is_turned_on(ui: Path, tmp_path: Path) -> None:
         )
         time.sleep(QUIET_S)
         assert instance.get_runs() == [], (tmp_path / "dagster_dev.log").read_text()[-3000:]
-
-        env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-        subprocess.run(
-            [str(BIN / "dagster"), "sensor", "start", SENSOR, "-w", "workspace.yaml"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        wait_for("a run launched by automation", lambda: bool(instance.get_runs()), timeout=300)
-        run = instance.get_runs()[0]
-        # Automation's runs are never retried: its next tick is the retry.
-        assert run.tags.get("dagster/max_retries") == "0"
