@@ -14,7 +14,7 @@ import pytest
 
 from sophia_pipeline import cli
 from sophia_pipeline import settings as settings_module
-from sophia_pipeline.definitions import defs
+from sophia_pipeline.definitions import FULL_RUN_JOB, defs
 from sophia_pipeline.defs.resources import API_CREDENTIALS, PROD_REQUIRED
 from sophia_pipeline.settings import (
     EnvironSource,
@@ -79,14 +79,16 @@ def test_the_run_command_builds_the_settings_once(
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     seen: dict[str, Any] = {}
 
-    def materialize(assets: list[object], **kwargs: Any) -> SimpleNamespace:
-        seen["assets"], seen["resources"] = assets, kwargs["resources"]
+    def execute_in_process(job: dg.JobDefinition, **kwargs: Any) -> SimpleNamespace:
+        seen["job"], seen["resources"] = job.name, job.resource_defs
         return SimpleNamespace(run_id="r", success=True)
 
-    monkeypatch.setattr(dg, "materialize", materialize)
+    monkeypatch.setattr(dg.JobDefinition, "execute_in_process", execute_in_process)
     monkeypatch.setattr(sophia_pipeline.cli.status, "collect_status", lambda s: {"profile": "x"})
+    # The command sets it for its own process; restored after the test.
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
     assert cli.main(["run", "--start", "2026-09-01", "--end", "2026-09-01"]) == 0
-    assert seen["assets"] and "warehouse" in seen["resources"]
+    assert seen["job"] == FULL_RUN_JOB and "warehouse" in seen["resources"]
     assert len(constructions) == 1
     assert (tmp_path / "home" / "dagster.yaml").exists()  # DAGSTER_HOME, from the settings
 

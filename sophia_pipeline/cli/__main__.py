@@ -1,4 +1,4 @@
-"""``python -m sophia_pipeline.cli``: the ``sophia-pipeline`` command without its script."""
+"""``python -m sophia_pipeline.cli``: the same command as the ``sophia-pipeline`` script."""
 
 from sophia_pipeline.cli import main
 

@@ -6,11 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sophia_pipeline.defs.resources import resolved_resources
 from sophia_pipeline.resources.vector_store import VectorStore
-from sophia_pipeline.settings import Settings
+from sophia_pipeline.settings import Profile, Settings
 from sophia_pipeline.store import ops
-from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.landing import open_landing
 from sophia_pipeline.store.warehouse import Warehouse
 from sophia_pipeline.webhooks.batches import WEBHOOK_SOURCES
@@ -39,21 +37,30 @@ def unprocessed_counts(settings: Settings, warehouse: Warehouse | None) -> dict[
     return counts
 
 
-def _reader(warehouse: Warehouse) -> Warehouse | None:
-    """The warehouse opened for reading only, or None where there is nothing to read yet
-    (no DuckDB file): ``status`` never writes the warehouse, so only runs do."""
-    if isinstance(warehouse, DuckDBWarehouse):
-        if not Path(warehouse.path).exists():
-            return None
-        return DuckDBWarehouse(path=warehouse.path, raw_tables=warehouse.raw_tables, read_only=True)
-    return warehouse
+def _stores(settings: Settings) -> tuple[Warehouse, Warehouse | None, VectorStore]:
+    """The configured warehouse, the one to read (None where there is nothing to read
+    yet: no DuckDB file) and the vector store. Locally the warehouse is opened read-only
+    (``status`` never writes it, so only runs do), and only the local stores are
+    imported: the production resources' imports (Snowflake, Pinecone, API clients) cost
+    seconds that a local count has no use for."""
+    if settings.profile is Profile.LOCAL:
+        from sophia_pipeline.resources.local_stores import local_vector_store, local_warehouse
+
+        configured = local_warehouse(settings)
+        reader = (
+            local_warehouse(settings, read_only=True) if Path(configured.path).exists() else None
+        )
+        return configured, reader, local_vector_store(settings)
+    from sophia_pipeline.defs.resources import resolved_resources
+
+    # Outside a run: the EnvVars resolved here (Dagster resolves them only at launch).
+    resources = resolved_resources(settings)
+    warehouse: Warehouse = resources["warehouse"]  # type: ignore[assignment]
+    return warehouse, warehouse, resources["vector_store"]  # type: ignore[return-value]
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
-    resources = resolved_resources(settings)
-    configured: Warehouse = resources["warehouse"]  # type: ignore[assignment]
-    vectors: VectorStore = resources["vector_store"]  # type: ignore[assignment]
-    warehouse = _reader(configured)
+    configured, warehouse, vectors = _stores(settings)
     existing = warehouse.existing_tables() if warehouse is not None else set()
     counts = (warehouse if warehouse is not None else configured).table_counts(existing)
     # A log of runs, not data: it grows with every run by design, so it is reported

@@ -30,8 +30,8 @@ from sophia_pipeline.defs.airbyte import airbyte_workspace
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
 from sophia_pipeline.resources.cache import CacheResource
 from sophia_pipeline.resources.embedder import Embedder
-from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.llm_gateway import LLMGateway
+from sophia_pipeline.resources.local_stores import local_vector_store, local_warehouse
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
 from sophia_pipeline.resources.prod_readers import (
     AirbyteTableReader,
@@ -45,7 +45,6 @@ from sophia_pipeline.resources.prod_readers import (
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
 from sophia_pipeline.settings import Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, raw_tables
-from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.store.warehouse import Warehouse
 
@@ -151,8 +150,8 @@ def local_resources(settings: Settings) -> dict[str, object]:
     redis_url = dg.EnvVar("REDIS_URL") if settings.redis_url else "redis://127.0.0.1:6379/0"
     return {
         **landing_readers(settings),
-        "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path), raw_tables=raw_tables()),
-        "vector_store": LanceDBVectorStore(uri=str(settings.lancedb_dir)),
+        "warehouse": local_warehouse(settings),
+        "vector_store": local_vector_store(settings),
         "cache": CacheResource(redis_url=redis_url),
         "embedder": Embedder(),
     }

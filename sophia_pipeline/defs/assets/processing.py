@@ -131,10 +131,16 @@ def chunk_and_embed_assets(source: str, settings: Settings) -> list[dg.AssetsDef
         text_of = dict(zip(chunks["content_hash"], chunks["text"], strict=True))
         tokens_of = dict(zip(chunks["content_hash"], chunks["tokens"], strict=True))
         texts = [text_of[h] for h in todo]
-        device, precision, batch = embedder.resolved()
-        context.log.info(
-            f"{len(hashes)} chunks, {len(todo)} to embed on {device}/{precision}, batch {batch}"
-        )
+        # Resolving the device imports torch (seconds): only a step that embeds pays it.
+        device = "none"
+        if todo:
+            dev, precision, batch = embedder.resolved()
+            device = f"{dev}/{precision}"
+            context.log.info(
+                f"{len(hashes)} chunks, {len(todo)} to embed on {device}, batch {batch}"
+            )
+        else:
+            context.log.info(f"{len(hashes)} chunks, all in the embedding cache")
         elapsed = timed()
         vectors = embed_in_slices(
             texts,
@@ -168,7 +174,7 @@ def chunk_and_embed_assets(source: str, settings: Settings) -> list[dg.AssetsDef
                     tokens_per_s=round(tokens / seconds, 1) if seconds > 0 else 0.0,
                 ),
                 "model": model_id,
-                "device": f"{device}/{precision}",
+                "device": device,  # "none" when nothing was embedded
             }
         )
 
