@@ -9,7 +9,7 @@ is opened; the index sync then rewrites its rows (``ROW_SCHEMA_VERSION`` in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 from lancedb.query import MatchQuery
+from pydantic import PrivateAttr
 
 from .vector_store import METADATA_FIELDS, Filters, Hit, RowMetadata, VectorRecord, VectorStore
 
@@ -79,9 +80,18 @@ def where_clause(filters: Filters | None) -> str | None:
     return " AND ".join(parts)
 
 
+# How stale a search may read: a reader's open table checks for versions written by other
+# processes (the index sync) at most this often, instead of re-opening the table (two
+# opens and an index listing per query cost more than the search itself).
+READ_CONSISTENCY = timedelta(seconds=5)
+
+
 class LanceDBVectorStore(VectorStore):
     uri: str
     table_name: str = "chunks"
+
+    _reader: Any = PrivateAttr(default=None)
+    _keyword_ready: bool = PrivateAttr(default=False)
 
     def _schema(self) -> pa.Schema:
         return pa.schema(
@@ -121,6 +131,19 @@ class LanceDBVectorStore(VectorStore):
         except ValueError:  # "Table ... was not found"
             return None
 
+    def _search_table(self) -> Any | None:
+        """The table for searches, opened once per store object and refreshed by LanceDB
+        itself (``READ_CONSISTENCY``); None while no table exists."""
+        if self._reader is None:
+            if not Path(self.uri).exists():
+                return None
+            try:
+                db = lancedb.connect(self.uri, read_consistency_interval=READ_CONSISTENCY)
+                self._reader = db.open_table(self.table_name)
+            except ValueError:  # "Table ... was not found"
+                return None
+        return self._reader
+
     def upsert(self, records: list[VectorRecord]) -> int:
         if not records:
             return 0
@@ -148,6 +171,7 @@ class LanceDBVectorStore(VectorStore):
             .when_not_matched_insert_all()
             .execute(data)
         )
+        self._reader = None  # this object's own writes are visible to its next search
         return len(records)
 
     def delete(self, ids: list[str]) -> int:
@@ -157,6 +181,7 @@ class LanceDBVectorStore(VectorStore):
         for i in range(0, len(ids), 500):
             batch = ids[i : i + 500]
             table.delete(f"id IN ({', '.join(sql_string(x) for x in batch)})")
+        self._reader = None
         return len(ids)
 
     def count(self) -> int:
@@ -169,7 +194,7 @@ class LanceDBVectorStore(VectorStore):
     def query(
         self, vector: np.ndarray, top_k: int = 5, filters: Filters | None = None
     ) -> list[Hit]:
-        table = self._existing()
+        table = self._search_table()
         if table is None:
             return []
         search = table.search(np.asarray(vector, dtype=np.float32)).metric("cosine")
@@ -184,9 +209,14 @@ class LanceDBVectorStore(VectorStore):
         return True
 
     def keyword(self, text: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        table = self._existing()
-        if table is None or not _has_text_index(table):
+        table = self._search_table()
+        if table is None:
             return []
+        if not self._keyword_ready:
+            # Listing indices costs a round of I/O: once the index exists, it stays.
+            if not _has_text_index(table):
+                return []
+            self._keyword_ready = True
         # A MatchQuery takes the words as data: no query-parser syntax (quotes, AND, field
         # names) is interpreted, whatever the user typed.
         # (mypy reads the pydantic model's defaulted keyword fields as required.)
@@ -211,6 +241,7 @@ class LanceDBVectorStore(VectorStore):
             if stats is not None and stats.num_unindexed_rows == 0:
                 return  # nothing written since the last build
         table.create_index("text", config=FTS(with_position=False), replace=True, name=_TEXT_INDEX)
+        self._reader = None
 
     def _result_columns(self) -> list[str]:
         return [f.name for f in self._schema() if f.name != "vector"]

@@ -95,3 +95,21 @@ def test_pinecone_requests_carry_the_key_and_namespace(tmp_path: Path) -> None:
         bad = PineconeVectorStore(api_key="wrong", index_host=server.url)
         with pytest.raises(Exception):  # noqa: B017 - the SDK's own 401 exception
             bad.count()
+
+
+def test_lancedb_search_sees_another_writers_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A serving process keeps its table open between searches; the index sync writes from
+    # another process. The open table must pick those writes up (within the interval).
+    from datetime import timedelta
+
+    from sophia_pipeline.resources import lancedb_store
+
+    monkeypatch.setattr(lancedb_store, "READ_CONSISTENCY", timedelta(seconds=0))
+    reader = LanceDBVectorStore(uri=str(tmp_path / "lance"))
+    writer = LanceDBVectorStore(uri=str(tmp_path / "lance"))
+    writer.upsert([rec(1)])
+    assert [h.id for h in reader.query(unit(1), top_k=5)] == ["gong:call:1#0"]
+    writer.upsert([rec(2)])
+    assert {h.id for h in reader.query(unit(2), top_k=5)} == {"gong:call:1#0", "gong:call:2#0"}

@@ -4,7 +4,7 @@ model's semantics), on Pinecone's adapter, and the request validation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,8 @@ def test_keyword_mode_finds_the_term_and_cites_the_row(searcher: Searcher) -> No
     hit = res.hits[0]
     assert (hit.rank_keyword, hit.rank_semantic) == (1, None)
     assert hit.title == "title of gong:call:2" and hit.speaker == "Cy"
-    assert hit.occurred_at == datetime(2026, 9, 5, 12) and hit.char_end == len(ROWS[2][7])
+    assert hit.occurred_at == datetime(2026, 9, 5, 12, tzinfo=UTC)
+    assert hit.char_end == len(ROWS[2][7])
 
 
 def test_semantic_mode_ranks_the_exact_text_first(searcher: Searcher) -> None:
@@ -187,7 +188,7 @@ def test_pinecone_answers_semantic_and_says_so(pinecone: PineconeVectorStore) ->
     assert res.mode == "semantic" and res.requested_mode == "keyword" and res.note
     assert res.hits[0].chunk_id == "gong:call:2#0"
     assert res.hits[0].account_id == INJECTION and res.hits[0].ordinal == 0
-    assert res.hits[0].occurred_at == datetime(2026, 9, 5, 12)
+    assert res.hits[0].occurred_at == datetime(2026, 9, 5, 12, tzinfo=UTC)
     # Filters travel as Pinecone filter documents, evaluated by the server.
     only = searcher.search(
         SearchRequest(query="pricing", mode="semantic", sources=["gong"], speaker="Ben")
