@@ -201,9 +201,9 @@ def test_repeated_and_skipped_pages_and_mid_run_edits_end_exactly_once(
     assert sorted(set(raw)) == expected_ids(fake)
     assert raw.count("deal:dea0") == 2 and len(raw) == len(expected_ids(fake)) + 1
     assert len(docs) == len(set(docs)) == len(expected_ids(fake))  # one document per record
-    newest = warehouse.query(
-        "SELECT updated_at FROM staging.documents WHERE doc_id LIKE '%:dea0'"
-    )["updated_at"]
+    newest = warehouse.query("SELECT updated_at FROM staging.documents WHERE doc_id LIKE '%:dea0'")[
+        "updated_at"
+    ]
     # The warehouse keeps UTC (naive on DuckDB): the newest version is the document.
     assert list(pd.to_datetime(newest, utc=True)) == [T0 + timedelta(hours=3)]
     assert warehouse.count("ops.dead_letters") == 0

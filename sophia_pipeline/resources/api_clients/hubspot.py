@@ -98,8 +98,7 @@ def _epoch_ms(value: datetime) -> str:
 
 def _stuck(name: str, path: str, after: str | None) -> InvalidResponseError:
     return InvalidResponseError(
-        f"{name}: POST {path}: pagination did not advance (the same page again, "
-        f"after={after!r})",
+        f"{name}: POST {path}: pagination did not advance (the same page again, after={after!r})",
         dependency=name,
         method="POST",
         url=path,
