@@ -246,3 +246,25 @@ def test_a_relay_cursor_that_never_advances_fails_instead_of_looping(
             got.append(issue["id"])
     assert got == ["i1"]
     assert len(fault_server.hits) < 10
+
+
+def test_a_record_without_its_cursor_property_reaches_the_dead_letters(
+    fault_server: FaultServer, warehouse: DuckDBWarehouse, reader: HubSpotApiReader, data_dir: Any
+) -> None:
+    fake = FakeHubSpot(fault_server, per_type=2)
+    search = fault_server._routes[("POST", "/crm/v3/objects/companies/search")]
+
+    def with_a_bad_stamp(request: Request) -> Any:
+        page = search(request)
+        for record in page["results"]:
+            if record["id"] == "com1":
+                record["properties"]["hs_lastmodifieddate"] = "yesterday-ish"
+                record["updatedAt"] = "yesterday-ish"
+        return page
+
+    fault_server.route("POST", "/crm/v3/objects/companies/search", with_a_bad_stamp)
+    assert run(reader, warehouse).success
+    raw, _ = stored(warehouse)
+    assert raw == [i for i in expected_ids(fake) if i != "company:com1"]
+    (row,) = warehouse.query("SELECT payload, error FROM ops.dead_letters").to_dict("records")
+    assert '"com1"' in row["payload"] and "updatedAt" in row["error"]

@@ -182,6 +182,7 @@ class HubSpotClient(ApiClient):
         at_lower: set[str] = set()  # ids already yielded with timestamp == lower
         after: str | None = None
         stale_pages = 0
+        unstamped: set[str] = set()  # ids yielded without a cursor value (once each)
         while True:
             filters: list[dict[str, str]] = [
                 {"propertyName": prop, "operator": "GTE", "value": _epoch_ms(lower)}
@@ -203,8 +204,17 @@ class HubSpotClient(ApiClient):
             page_max = lower
             stale = False
             for record in results:
-                stamp = parse_hubspot_time((record.get("properties") or {}).get(prop))
+                try:
+                    stamp = parse_hubspot_time((record.get("properties") or {}).get(prop))
+                except ValueError:
+                    stamp = None
                 if stamp is None:
+                    # No usable cursor value: it cannot move the keyset, but dropping it
+                    # would lose it silently. The caller validates it (or dead-letters it).
+                    rid = str(record.get("id"))
+                    if rid not in unstamped:
+                        unstamped.add(rid)
+                        yield record
                     continue
                 if stamp < lower:
                     stale = True  # older than our GTE filter: not the page we asked for
