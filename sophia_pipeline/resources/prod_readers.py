@@ -55,7 +55,7 @@ from sophia_pipeline.resources.api_clients import (
     HubSpotClient,
     LinearClient,
 )
-from sophia_pipeline.resources.api_clients.apollo import parse_time
+from sophia_pipeline.resources.api_clients.apollo import parse_time, parse_time_or_none
 from sophia_pipeline.resources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
@@ -339,7 +339,9 @@ class LinearApiReader(_ApiReader):
         results: list[Accepted[Any] | Rejected] = []
         with LinearClient(self.api_key, **self._client_kwargs()) as client:
             for issue in client.iter_issues_updated_after(self._since(start)):
-                stamp = parse_time(issue.get("updatedAt"))
+                # An unparseable stamp is no stamp: the record is checked (and dead-
+                # lettered) like any other instead of failing the whole source.
+                stamp = parse_time_or_none(issue.get("updatedAt"))
                 if stamp is not None and stamp >= hi:
                     continue  # a later window's change: that run will read it
                 results.append(check_record(spec, "issue", issue, source_file, start))

@@ -17,7 +17,7 @@ from werkzeug import Request
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.reliability import InvalidResponseError
 from sophia_pipeline.resources.api_clients import HubSpotClient, LinearClient
-from sophia_pipeline.resources.prod_readers import HubSpotApiReader
+from sophia_pipeline.resources.prod_readers import HubSpotApiReader, LinearApiReader
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
@@ -268,3 +268,27 @@ def test_a_record_without_its_cursor_property_reaches_the_dead_letters(
     assert raw == [i for i in expected_ids(fake) if i != "company:com1"]
     (row,) = warehouse.query("SELECT payload, error FROM ops.dead_letters").to_dict("records")
     assert '"com1"' in row["payload"] and "updatedAt" in row["error"]
+
+
+def test_a_linear_issue_with_an_unparseable_stamp_is_dead_lettered_not_fatal(
+    fault_server: FaultServer, warehouse: DuckDBWarehouse, data_dir: Any
+) -> None:
+    def issue(iid: str, updated: str) -> dict[str, Any]:
+        return {"id": iid, "identifier": f"ENG-{iid}", "title": "Fix", "createdAt": iso(T0),
+                "updatedAt": updated, "state": {"name": "Todo", "type": "unstarted"}}  # fmt: skip
+
+    nodes = [issue("1", iso(T0)), issue("2", "garbage"), issue("3", iso(T0))]
+    page = {"data": {"issues": {"nodes": nodes, "pageInfo": {"hasNextPage": False}}}}
+    fault_server.route("POST", "/graphql", lambda r: page)
+    reader = LinearApiReader(api_key="lin-key", base_url=fault_server.url)
+    result = dg.materialize(
+        source_assets(SPECS["linear"], load_settings()),
+        partition_key=DAY.isoformat(),
+        resources={"warehouse": warehouse, "linear_source": reader},
+        raise_on_error=False,
+    )
+    assert result.success
+    ids = warehouse.query("SELECT record_id FROM raw.linear_issues ORDER BY 1")["record_id"]
+    assert list(ids) == ["1", "3"]
+    (row,) = warehouse.query("SELECT payload, error FROM ops.dead_letters").to_dict("records")
+    assert "garbage" in row["payload"] and "updatedAt" in row["error"]
