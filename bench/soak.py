@@ -393,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
         and counts.runs_failed == 1
     )
     report["invariant_holds"] = ok
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)  # kept only when there is something to see
+        report["workdir"] = "(removed)"
     print(json.dumps(report, indent=2))
     return 0 if ok else 1
 
