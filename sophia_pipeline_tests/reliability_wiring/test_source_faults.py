@@ -143,6 +143,7 @@ def reader(fault_server: FaultServer) -> HubSpotApiReader:
     return FastHubSpotReader(access_token="hubspot-token-test", base_url=fault_server.url)
 
 
+@pytest.mark.slow  # Dagster retry delays / slow answers: over 10 s
 def test_storms_5xx_slow_and_truncated_answers_lose_and_double_nothing(
     fault_server: FaultServer, warehouse: DuckDBWarehouse, reader: HubSpotApiReader, data_dir: Any
 ) -> None:
@@ -182,6 +183,7 @@ def test_storms_5xx_slow_and_truncated_answers_lose_and_double_nothing(
     assert warehouse.count("ops.dead_letters") == 1
 
 
+@pytest.mark.slow  # Dagster retry delays / slow answers: over 10 s
 def test_repeated_and_skipped_pages_and_mid_run_edits_end_exactly_once(
     fault_server: FaultServer, warehouse: DuckDBWarehouse, reader: HubSpotApiReader, data_dir: Any
 ) -> None:

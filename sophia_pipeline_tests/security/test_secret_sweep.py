@@ -152,6 +152,7 @@ def secrets_env(
     yield env, needles
 
 
+@pytest.mark.slow  # Dagster retry delays / slow answers: over 10 s
 def test_prod_readers_keep_every_secret_out_of_everything_recorded(
     fault_server: FaultServer,
     secrets_env: tuple[dict[str, str], list[str]],
