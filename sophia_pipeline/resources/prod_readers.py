@@ -36,6 +36,7 @@ and are scrubbed from their log lines; nothing here formats them anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterable
@@ -54,7 +55,7 @@ from sophia_pipeline.resources.api_clients import (
     HubSpotClient,
     LinearClient,
 )
-from sophia_pipeline.resources.api_clients.apollo import parse_time
+from sophia_pipeline.resources.api_clients.apollo import parse_time, parse_time_or_none
 from sophia_pipeline.resources.costar_checkpoint import (
     DEFAULT_BATCH_SIZE,
     load_batch_file,
@@ -153,6 +154,27 @@ def split(
     return accepted, rejected
 
 
+def in_version_order(spec: SourceSpec, accepted: list[Accepted[Any]]) -> list[Accepted[Any]]:
+    """``accepted`` numbered (``line_no`` 1..n) oldest version first, by the record's own
+    time (``spec.day_field``), fetch order breaking ties.
+
+    One fetch may return two versions of a record (one edited between two pages): both
+    are stored, in one transaction, so they share a partition and ``loaded_at``, and the
+    newest-version query then falls back to ``line_no``. With every API record on line 0
+    it picked one at random and a document could show the older version."""
+
+    def stamp(a: Accepted[Any]) -> datetime:
+        try:
+            obj = json.loads(a.raw)
+            value = parse_time(obj.get(spec.day_field or "")) if isinstance(obj, dict) else None
+        except (TypeError, ValueError, RecursionError):
+            value = None
+        return value or datetime.min.replace(tzinfo=UTC)
+
+    ordered = sorted(enumerate(accepted), key=lambda pair: (stamp(pair[1]), pair[0]))
+    return [dataclasses.replace(a, line_no=n) for n, (_, a) in enumerate(ordered, start=1)]
+
+
 def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -224,7 +246,7 @@ class AirbyteTableReader(SourceReader):
             f"{spec.name}: {len(accepted)} records, {len(rejected)} rejected from "
             f"{tables} Airbyte raw tables ({start}..{end})"
         )
-        return Fetched(accepted, rejected, tables)
+        return Fetched(in_version_order(spec, accepted), rejected, tables)
 
 
 def _in_window(df: pd.DataFrame, lo: datetime, hi: datetime) -> list[Any]:
@@ -281,7 +303,7 @@ class GongApiReader(_ApiReader):
             ]
         accepted, rejected = split(results)
         _logger(log).info(f"gong API: {len(accepted)} calls, {len(rejected)} rejected")
-        return Fetched(accepted, rejected, 1)
+        return Fetched(in_version_order(spec, accepted), rejected, 1)
 
 
 class HubSpotApiReader(_ApiReader):
@@ -301,7 +323,7 @@ class HubSpotApiReader(_ApiReader):
                     results.append(check_record(spec, entity, record, source_file, start))
         accepted, rejected = split(results)
         _logger(log).info(f"hubspot API: {len(accepted)} objects, {len(rejected)} rejected")
-        return Fetched(accepted, rejected, len(spec.folders))
+        return Fetched(in_version_order(spec, accepted), rejected, len(spec.folders))
 
 
 class LinearApiReader(_ApiReader):
@@ -317,13 +339,15 @@ class LinearApiReader(_ApiReader):
         results: list[Accepted[Any] | Rejected] = []
         with LinearClient(self.api_key, **self._client_kwargs()) as client:
             for issue in client.iter_issues_updated_after(self._since(start)):
-                stamp = parse_time(issue.get("updatedAt"))
+                # An unparseable stamp is no stamp: the record is checked (and dead-
+                # lettered) like any other instead of failing the whole source.
+                stamp = parse_time_or_none(issue.get("updatedAt"))
                 if stamp is not None and stamp >= hi:
                     continue  # a later window's change: that run will read it
                 results.append(check_record(spec, "issue", issue, source_file, start))
         accepted, rejected = split(results)
         _logger(log).info(f"linear API: {len(accepted)} issues, {len(rejected)} rejected")
-        return Fetched(accepted, rejected, 1)
+        return Fetched(in_version_order(spec, accepted), rejected, 1)
 
 
 # --- cursor readers: new cursor values returned with the records ----------------------------
@@ -368,7 +392,12 @@ class ApolloApiReader(_ApiReader):
             f"{len(accepted)} accepted, {len(rejected)} rejected; "
             f"cursor to {advanced.updated_at.isoformat()}"
         )
-        return Fetched(accepted, rejected, 1, cursors={self.CURSOR_NAME: advanced.to_json()})
+        return Fetched(
+            in_version_order(spec, accepted),
+            rejected,
+            1,
+            cursors={self.CURSOR_NAME: advanced.to_json()},
+        )
 
 
 class GitHubApiReader(_ApiReader):

@@ -30,6 +30,7 @@ import httpx
 
 from sophia_pipeline.reliability import (
     HttpClientConfig,
+    InvalidResponseError,
     RateLimit,
     ResilientHttpClient,
     rate_limiter_for,
@@ -43,6 +44,10 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 DEFAULT_RATE_LIMIT = RateLimit(requests=100, period_s=10.0)
 # CRM search has its own, lower per-account limit (figure unconfirmed: configure it).
 DEFAULT_SEARCH_RATE_LIMIT = RateLimit(requests=4, period_s=1.0)
+
+# Stale pages (records older than the filter, nothing new) answered in a row before the
+# search is declared stuck: a repeated page now and then is a cache, forever a bug.
+MAX_STALE_PAGES = 3
 
 ObjectType = Literal["companies", "contacts", "deals"]
 
@@ -89,6 +94,15 @@ def _epoch_ms(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("HubSpot filters need timezone-aware datetimes")
     return str(int(value.timestamp() * 1000))
+
+
+def _stuck(name: str, path: str, after: str | None) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{name}: POST {path}: pagination did not advance (the same page again, after={after!r})",
+        dependency=name,
+        method="POST",
+        url=path,
+    )
 
 
 class HubSpotClient(ApiClient):
@@ -167,6 +181,8 @@ class HubSpotClient(ApiClient):
         lower = since
         at_lower: set[str] = set()  # ids already yielded with timestamp == lower
         after: str | None = None
+        stale_pages = 0
+        unstamped: set[str] = set()  # ids yielded without a cursor value (once each)
         while True:
             filters: list[dict[str, str]] = [
                 {"propertyName": prop, "operator": "GTE", "value": _epoch_ms(lower)}
@@ -186,9 +202,22 @@ class HubSpotClient(ApiClient):
             if not results:
                 return
             page_max = lower
+            stale = False
             for record in results:
-                stamp = parse_hubspot_time((record.get("properties") or {}).get(prop))
-                if stamp is None or stamp < lower:
+                try:
+                    stamp = parse_hubspot_time((record.get("properties") or {}).get(prop))
+                except ValueError:
+                    stamp = None
+                if stamp is None:
+                    # No usable cursor value: it cannot move the keyset, but dropping it
+                    # would lose it silently. The caller validates it (or dead-letters it).
+                    rid = str(record.get("id"))
+                    if rid not in unstamped:
+                        unstamped.add(rid)
+                        yield record
+                    continue
+                if stamp < lower:
+                    stale = True  # older than our GTE filter: not the page we asked for
                     continue
                 rid = str(record.get("id"))
                 if stamp == lower and rid in at_lower:
@@ -199,9 +228,21 @@ class HubSpotClient(ApiClient):
                 if stamp == page_max:
                     at_lower.add(rid)
             next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if stale and page_max == lower:
+                # A cached or repeated earlier page: its ``after`` belongs to another
+                # query, and following it would skip records. Ask the same query again.
+                stale_pages += 1
+                if stale_pages > MAX_STALE_PAGES:
+                    raise _stuck(self.http.name, path, after)
+                continue
+            stale_pages = 0
             if page_max > lower:
                 lower, after = page_max, None  # keyset: restart from the newest stamp seen
             elif next_after:
+                if str(next_after) == after:
+                    # A server ignoring ``after`` answers the same page forever: fail the
+                    # call (the run retries, then fails loudly) rather than spin.
+                    raise _stuck(self.http.name, path, after)
                 after = str(next_after)  # a whole page shares one stamp: page within it
             else:
                 return

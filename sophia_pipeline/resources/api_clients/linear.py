@@ -26,6 +26,7 @@ import httpx
 from sophia_pipeline.reliability import (
     GraphQLError,
     HttpClientConfig,
+    InvalidResponseError,
     RateLimit,
     RateLimitSignal,
     ResilientHttpClient,
@@ -208,6 +209,16 @@ class LinearClient(ApiClient):
             info = connection.get("pageInfo") or {}
             if not info.get("hasNextPage") or not info.get("endCursor"):
                 return
+            if str(info["endCursor"]) == after:
+                # The page we just asked for points at itself: paging on would spin
+                # forever. Fail the call; the run's retry or the next run starts over.
+                raise InvalidResponseError(
+                    f"{self.NAME}: issues pagination did not advance (endCursor {after!r} "
+                    "was just requested)",
+                    dependency=self.NAME,
+                    method="POST",
+                    url=GRAPHQL_PATH,
+                )
             after = str(info["endCursor"])
 
     def fetch_updated_after(self, cursor: datetime) -> tuple[list[dict[str, Any]], datetime]:
