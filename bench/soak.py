@@ -274,7 +274,7 @@ def totals() -> dict[str, int]:
     from sophia_pipeline.sources.registry import raw_tables
     from sophia_pipeline.store import ops
     from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
-    from sophia_pipeline.webhooks.landing import LandingStore
+    from sophia_pipeline.store.landing import open_landing
 
     settings = load_settings()
     wh = DuckDBWarehouse(path=str(settings.duckdb_path), raw_tables=raw_tables())
@@ -283,7 +283,7 @@ def totals() -> dict[str, int]:
     # Every day the dead letters could fall on (the events' and the window's).
     dead = sum(ops.dead_letter_counts(wh, "slack", date(2000, 1, 1), date(2100, 1, 1)).values())
     # Landed: the count `status` starts from (everything after no cursor).
-    landed = LandingStore(settings.webhook_landing_dir).count_after("slack", None)
+    landed = open_landing(settings).count_after("slack", None)
     return {
         "landed": landed,
         "processed": processed,

@@ -18,7 +18,7 @@ from sophia_pipeline.cli import main
 from sophia_pipeline.defs.assets.sources import source_assets
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.source_readers import LandingFilesReader
-from sophia_pipeline.resources.vector_store import VectorRecord
+from sophia_pipeline.resources.vector_store import Filters, VectorRecord
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.landing import Rejected
 from sophia_pipeline.sources.registry import SPECS, raw_tables
@@ -141,9 +141,12 @@ def test_lancedb_delete_and_filter_take_values_not_expressions(tmp_path: Path) -
     ] + [VectorRecord("plain", vec(0), "plain", "doc-p", "gong", "hp", "2026-09-04")]
     store.upsert(records)
     for i, value in enumerate(INJECTIONS):
-        hits = store.query(vec(i), top_k=50, source=value)
+        hits = store.query(vec(i), top_k=50, filters=Filters(sources=(value,)))
         assert [h.id for h in hits] == [value]  # the filter matched the literal source
-    assert store.query(vec(0), top_k=50, source="gong")[0].id == "plain"
+        # Every other filter takes the value as data too.
+        for other in (Filters(account_id=value), Filters(speaker=value)):
+            assert store.query(vec(i), top_k=50, filters=other) == []
+    assert store.query(vec(0), top_k=50, filters=Filters(sources=("gong",)))[0].id == "plain"
     store.delete([INJECTIONS[0], INJECTIONS[1]])
     assert store.ids() == {*INJECTIONS[2:], "plain"}
     store.delete(INJECTIONS[2:])
