@@ -10,7 +10,9 @@ log says why). The start time guards against a recycled pid; a run owned by anot
 host is never judged from here.
 
 Runs the daemon launches carry no owner tags (their worker is spawned by Dagster's code
-server) and are left to run monitoring with a launcher that checks health.
+server): the webhook sensors' batch runs carry a max-runtime tag instead
+(``defs/webhook_sensors.py``), so the daemon's run monitoring fails a dead one after
+that bound; a launcher that checks worker health (Kubernetes) does it at once.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
+from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG as MAX_RUNTIME_TAG
 
 from sophia_pipeline.defs.keys import INDEX_KEY, raw_key
 from sophia_pipeline.defs.run_liveness import FULL_RUN_TAG, fail_dead_runs
@@ -43,6 +44,11 @@ from sophia_pipeline.webhooks.batches import (
 )
 
 MINIMUM_INTERVAL_S = 30
+# A batch run (at most a few hundred events) that has not finished in this long is dead:
+# the daemon's run monitoring fails it (then run retries re-launch it). The default run
+# launcher cannot check a worker's health, so without this bound a run whose worker was
+# killed stays STARTED for good and this source's sensor waits on it forever.
+BATCH_RUN_MAX_RUNTIME_S = 1800
 # How a RunRequest asks for one run over a partition range (a single-run backfill); the
 # names are Dagster's public tag contract, spelled out to avoid its private modules.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -178,7 +184,11 @@ def webhook_sensor(
             dg.RunRequest(
                 run_key=b.run_key,
                 asset_selection=keys,
-                tags={**b.to_tags(), **partition_tags(b, partitions)},
+                tags={
+                    **b.to_tags(),
+                    **partition_tags(b, partitions),
+                    MAX_RUNTIME_TAG: str(BATCH_RUN_MAX_RUNTIME_S),
+                },
             )
             for b in batches
         ]

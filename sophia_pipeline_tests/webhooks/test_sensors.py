@@ -287,3 +287,40 @@ def test_a_committed_batch_prunes_what_is_consumed_and_past_retention(
     # All four consumed; only the three older than the retention window are gone.
     assert [e.id for e in SQLiteLanding(root).read_after("slack", None, 10)[0]] == ["EvNew"]
     assert warehouse().count("raw.slack_messages") == 4
+
+
+def test_a_batch_run_whose_worker_died_is_failed_by_run_monitoring(
+    data_dir: Path, small_batches: dg.Definitions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default launcher cannot check a worker's health: a batch run whose worker was
+    killed would stay STARTED for good, and the source's sensor would wait on it forever.
+    The batch's max-runtime tag lets Dagster's run monitoring fail it."""
+    import logging
+
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._daemon.monitoring import run_monitoring
+
+    from sophia_pipeline.defs.webhook_sensors import BATCH_RUN_MAX_RUNTIME_S
+
+    d, instance = small_batches, dg.DagsterInstance.ephemeral()
+    land(load_settings().webhook_landing_dir, [("slack", slack_message("Ev1", "hi"), None)])
+    (request,) = tick(d, instance, "slack", None).run_requests
+    run = instance.add_run(
+        dg.DagsterRun(job_name="__ASSET_JOB", run_id=str(uuid.uuid4()), tags=request.tags)
+    )
+    instance.report_dagster_event(
+        DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name), run.run_id
+    )
+    # ... and its worker is SIGKILLed: nothing reports again.
+    skipped = tick(d, instance, "slack", None).skip_reason
+    assert skipped is not None
+    assert skipped.skip_message == f"run {run.run_id} writing slack data is in flight"
+    record = instance.get_run_record_by_id(run.run_id)
+    assert record is not None and record.start_time is not None
+    later = record.start_time + BATCH_RUN_MAX_RUNTIME_S + 1
+    monkeypatch.setattr(run_monitoring, "get_current_timestamp", lambda: later)
+    run_monitoring.check_run_timeout(instance, record, logging.getLogger("test"), 0)
+    dead = instance.get_run_by_id(run.run_id)
+    assert dead is not None and dead.status == dg.DagsterRunStatus.FAILURE
+    after = tick(d, instance, "slack", None).skip_reason
+    assert after is None or "in flight" not in (after.skip_message or "")
