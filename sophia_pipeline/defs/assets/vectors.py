@@ -6,9 +6,12 @@ from sophia_pipeline.defs.keys import INDEX, INDEX_KEY, embeddings_key
 from sophia_pipeline.defs.kinds import vector_kind, warehouse_kind
 from sophia_pipeline.defs.policies import IO_RETRY, ON_INPUT_CHANGE, OWNERS, SINGLE_RUN
 from sophia_pipeline.processing.vectors import metadata_hash, plan_index_sync, row_metadata
+from sophia_pipeline.reliability.breaker import breaker_for
 from sophia_pipeline.reliability.writer_lock import writer_lock
 from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.vector_store import RowMetadata, VectorRecord, VectorStore
+from sophia_pipeline.resources.vector_store_guard import NAME as GUARD_NAME
+from sophia_pipeline.resources.vector_store_guard import GuardedVectorStore
 from sophia_pipeline.settings import Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import embeddings, ops, staging
@@ -80,9 +83,15 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             settings.lock_timeout_s,
             on_wait=context.log.info,
         ):
-            yield from _sync(context, warehouse, vector_store, embedder)
+            yield from _sync(context, warehouse, vector_store, embedder, settings)
 
     return [vector_index]
+
+
+def _redis_url(settings: Settings) -> str | None:
+    """Where breakers keep their state (shared by every worker), if Redis is configured."""
+    url = settings.redis_url
+    return url.get_secret_value() if url is not None else None
 
 
 def _sync(
@@ -90,8 +99,13 @@ def _sync(
     warehouse: Warehouse,
     vector_store: VectorStore,
     embedder: Embedder,
+    settings: Settings,
 ):  # type: ignore[no-untyped-def]
-    """The index sync proper (see ``vector_index``), under the writer lock."""
+    """The index sync proper (see ``vector_index``), under the writer lock. Every vector
+    store call is retried and counted by the store's circuit breaker."""
+    vector_store = GuardedVectorStore(  # type: ignore[assignment]
+        vector_store, breaker_for(GUARD_NAME, _redis_url(settings), fail_max=3, reset_timeout_s=60)
+    )
     model_id = embedder.model_id
     chunks = _with_metadata(
         staging.read_all_chunk_keys(warehouse).assign(model_id=model_id),
