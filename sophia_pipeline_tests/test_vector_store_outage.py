@@ -15,9 +15,9 @@ from sophia_pipeline.reliability.breaker import reset_memory_breakers
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.sample.generator import generate
 from sophia_pipeline.settings import load_settings
+from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store import ops
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
-from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline_tests.fakes import with_hash_embedder
 from sophia_pipeline_tests.test_index_sync import CHANGE_DAY, REF, SELECTION
 
