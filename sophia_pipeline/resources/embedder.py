@@ -79,22 +79,6 @@ def load_model(path: str, device: str, precision: str) -> Any:
     model = SentenceTransformer(path, device=device)
     if device.startswith("cuda") and precision == "fp16":
         model.half()
-    if precision == "int8":
-        model = quantize_int8(model)
-    return model
-
-
-def quantize_int8(model: Any) -> Any:
-    """Dynamic int8 quantization of every ``nn.Linear`` (CPU only; an opt-in, measured in
-    bench/RESULTS.md). sentence-transformers 6 keeps the Hugging Face model in the
-    ``Transformer`` wrapper's ``model`` attribute: it is replaced there, so ``encode`` and
-    the bulk path both run the quantized layers."""
-    import torch
-
-    wrapper = model[0]
-    wrapper.model = torch.ao.quantization.quantize_dynamic(
-        wrapper.model, {torch.nn.Linear}, dtype=torch.qint8
-    )
     return model
 
 
@@ -117,7 +101,7 @@ class Embedder(dg.ConfigurableResource):
     """Unit-normalized float32 vectors, one per text, in input order."""
 
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 | int8 (CPU, opt-in)
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
     batch_size: int = (
         0  # encode path; 0: 16 on CPU (padding makes larger batches slower), 256 on GPU
     )
