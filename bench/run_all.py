@@ -80,19 +80,21 @@ def main() -> None:
     if (BENCH / "search_latency.py").exists():
         plan.append(("serving", ["search_latency.py"], None))
     results: dict[str, Any] = {"quick": quick}
+    out_dir = BENCH / "out"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"run_all-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     start = time.perf_counter()
     for name, cmd, env in plan:
         if args.only and name not in args.only:
             continue
         results[name] = part(name, cmd, env)
+        # Written after every part: a suite stopped half-way keeps what it measured.
+        path.write_text(json.dumps(results, indent=2))
     if "serving" not in results and not args.only:
         results["serving"] = {
             "note": "serving latency comes with the serving work (bench/search_latency.py)"
         }
     results["suite_wall_s"] = round(time.perf_counter() - start, 1)
-    out_dir = BENCH / "out"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"run_all-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(results, indent=2))
     print(summary(results))
     print(f"\nfull figures: {path.relative_to(ROOT)}")
