@@ -2,9 +2,12 @@
 
 Device auto: CUDA (fp16) when present. On CPU, bf16 autocast only where the CPU does
 bf16 matrix math natively (Intel AMX ``amx_bf16``, or ``avx512_bf16`` as on AMD Zen 4):
-measured 2.5x faster with AMX and 1.7x faster with AVX512-BF16 (this project's machines,
-bench/RESULTS.md), at cosine 0.99998 to fp32; without either, bf16 is emulated and ran
-3x slower, so fp32 stays the default there (bench/embed_throughput.py measures both).
+measured 2.5x faster with AMX and 1.7x faster with AVX512-BF16 (bench/RESULTS.md), at
+cosine 0.99998 to fp32; without either (AVX2 only), bf16 is emulated and ran 0.43x of
+fp32, and dynamic int8 of the linear layers, though 1.8-2.3x faster, moved vectors too far
+(mean cosine 0.93 per-tensor, 0.977 per-channel, against the 0.99 bar), so fp32 stays.
+On every device the texts take the bulk path (``bulk_encode``): the same vectors as
+``encode``, measured 2.4x faster on CPU (AVX2) for less padding and Python per batch.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def choose_precision(device: str, flags: frozenset[str]) -> str:
     CUDA: fp16. CPU with native bf16 (AMX or AVX512-BF16): bf16 autocast, measured 1.6x
     (AVX512-BF16) to 2.5x (AMX) faster than fp32 at cosine 0.99998. CPU without (AVX2
     only, this project's usual machines): fp32. Dynamic int8 of the linear layers was
-    measured there and not adopted (bench/RESULTS.md, "Precision paths by machine").
+    measured there and not adopted: faster, but under the 0.99 mean-cosine bar
+    (bench/RESULTS.md, "Precision paths by machine").
     """
     if device.startswith("cuda"):
         return "fp16"
@@ -90,10 +94,12 @@ def model_version() -> str:
 
 # Token budget per bulk batch (rows x longest row), by device: on CUDA large batches keep
 # the device busy (issue 14 measured bare encode at batch 1024 there); on CPU, batches past
-# a few thousand tokens gain nothing and hold more activations in memory.
+# 8,192 measured 2.39x encode against 2.09x for 16,384 (AVX2, bench/RESULTS.md), with
+# less activation memory.
 CUDA_TOKEN_BUDGET = 131_072
 CPU_TOKEN_BUDGET = 8_192
-# Whether the CPU also takes the bulk path (measured in bench/RESULTS.md, "Bulk path").
+# Whether the CPU also takes the bulk path: measured 2.4x bare fp32 encode on AVX2 at
+# cosine 1.0 (bench/RESULTS.md, "Precision paths by machine").
 BULK_ON_CPU = True
 
 
