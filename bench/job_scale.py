@@ -60,10 +60,10 @@ class TreePeak(threading.Thread):
         self.pid, self.every = pid, every
         self.peak_tree_kib = 0
         self.peak_one_kib = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             pids, todo = [], [self.pid]
             while todo:
                 p = todo.pop()
@@ -72,10 +72,10 @@ class TreePeak(threading.Thread):
             sizes = [_rss_kib(p) for p in pids]
             self.peak_tree_kib = max(self.peak_tree_kib, sum(sizes))
             self.peak_one_kib = max(self.peak_one_kib, max(sizes, default=0))
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 

@@ -93,7 +93,7 @@ def model_version() -> str:
 
 
 # Token budget per bulk batch (rows x longest row), by device: on CUDA large batches keep
-# the device busy (issue 14 measured bare encode at batch 1024 there); on CPU, batches past
+# the device busy (issue 14 measured bare encode at batch 1024 there); on CPU a budget of
 # 8,192 measured 2.39x encode against 2.09x for 16,384 (AVX2, bench/RESULTS.md), with
 # less activation memory.
 CUDA_TOKEN_BUDGET = 131_072
