@@ -78,4 +78,3 @@ def test_vectors_are_unit_length_in_order_and_match_fp32(precision: str) -> None
 
 def test_empty_input_embeds_nothing() -> None:
     assert Embedder().embed([]).shape == (0, 384)
-
