@@ -109,20 +109,22 @@ def run_events(dagster_home: str, run_id: str) -> dict[str, Any]:
     steps: dict[str, float] = {}
     run_start = run_end = None
     embedded = 0
+    kinds = dg.DagsterEventType
     for record in instance.all_logs(run_id):
         ev = record.dagster_event
         if ev is None:
             continue
-        kind = ev.event_type_value
-        if kind == "RUN_START":
+        # Compare enum members: the run events' stored names are the legacy PIPELINE_*.
+        kind = ev.event_type
+        if kind == kinds.RUN_START:
             run_start = record.timestamp
-        elif kind in ("RUN_SUCCESS", "RUN_FAILURE"):
+        elif kind in (kinds.RUN_SUCCESS, kinds.RUN_FAILURE):
             run_end = record.timestamp
-        elif kind == "STEP_START" and ev.step_key:
+        elif kind == kinds.STEP_START and ev.step_key:
             starts[ev.step_key] = record.timestamp
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
+        elif kind in (kinds.STEP_SUCCESS, kinds.STEP_FAILURE) and ev.step_key in starts:
             steps[ev.step_key] = record.timestamp - starts[ev.step_key]
-        elif kind == "ASSET_MATERIALIZATION":
+        elif kind == kinds.ASSET_MATERIALIZATION:
             meta = ev.event_specific_data.materialization.metadata  # type: ignore[union-attr]
             value = meta.get("texts_embedded")
             if value is not None:
@@ -136,6 +138,7 @@ def run_events(dagster_home: str, run_id: str) -> dict[str, Any]:
         "steps": len(steps),
         "sum_step_compute_s": round(compute, 1),
         "wall_over_step_compute": round(wall / compute, 2) if wall and compute else None,
+        "process_wall_over_step_compute": None,  # filled by one_job
         "slowest_steps_s": {k: round(v, 1) for k, v in slowest},
         "texts_embedded": embedded,
     }
@@ -146,11 +149,14 @@ def one_job(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     match = re.search(r'"run_id":\s*"([0-9a-f-]+)"', out)
     if not match:
         raise RuntimeError(f"no run id in the run's output: {out[-1000:]}")
+    events = run_events(env["DAGSTER_HOME"], match.group(1))
+    compute = events["sum_step_compute_s"]
+    events["process_wall_over_step_compute"] = round(wall / compute, 2) if compute else None
     return {
         "process_wall_s": round(wall, 1),
         "peak_rss_tree_mib": round(peak.peak_tree_kib / 1024),
         "peak_rss_largest_process_mib": round(peak.peak_one_kib / 1024),
-        **run_events(env["DAGSTER_HOME"], match.group(1)),
+        **events,
     }
 
 
