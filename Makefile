@@ -48,6 +48,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The bench suite (bench/run_all.py; figures in bench/RESULTS.md): `make bench ARGS=--quick`
+# for the short version. Installs the peer it measures against (LlamaIndex) first.
+bench: $(STAMP)
+	$(PY) -c "import llama_index.core, llama_index.embeddings.huggingface" 2>/dev/null \
+		|| $(PY) -m pip install -q -e ".[bench]"
+	PYTHONPATH=$(CURDIR) $(PY) bench/run_all.py $(ARGS)
+
 ui: $(STAMP) home
 	$(VENV)/bin/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 

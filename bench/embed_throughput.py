@@ -26,7 +26,7 @@ import torch
 
 from sophia_pipeline.processing.embedding import embed_in_slices
 from sophia_pipeline.processing.tokens import default_counter, model_path
-from sophia_pipeline.resources.embedder import Embedder, cpu_bf16_feature, load_model
+from sophia_pipeline.resources.embedder import NATIVE_BF16_FLAGS, Embedder, cpu_flags, load_model
 
 
 def readme_paragraphs(n: int) -> list[str]:
@@ -89,7 +89,7 @@ def main() -> None:
     result = {
         "texts": len(texts),
         "tokens": tokens,
-        "cpu_bf16_feature": cpu_bf16_feature(),
+        "cpu_bf16_feature": sorted(cpu_flags() & NATIVE_BF16_FLAGS),
         "threads": torch.get_num_threads(),
         "pipeline_path": f"{device}/{precision}/batch {batch}",
         "texts_per_s": {k: round(len(texts) / v, 1) for k, v in med.items()},

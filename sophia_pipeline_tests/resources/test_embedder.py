@@ -16,15 +16,51 @@ TEXTS = [
 ]
 
 
+AVX2_ONLY = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c"})
+
+
 @pytest.mark.parametrize(
-    ("flag", "expected"), [("amx_bf16", "bf16"), ("avx512_bf16", "bf16"), (None, "fp32")]
+    ("machine", "device", "flags", "expected"),
+    [
+        (
+            "Intel Sapphire Rapids (AMX)",
+            "cpu",
+            AVX2_ONLY | {"avx512f", "amx_bf16", "amx_tile"},
+            "bf16",
+        ),
+        ("AMD Zen 4 (AVX512-BF16)", "cpu", AVX2_ONLY | {"avx512f", "avx512_bf16"}, "bf16"),
+        ("AVX-512 without bf16", "cpu", AVX2_ONLY | {"avx512f", "avx512_vnni"}, "fp32"),
+        ("AVX2 only", "cpu", AVX2_ONLY, "fp32"),
+        ("CUDA on an AVX2 host", "cuda", AVX2_ONLY, "fp16"),
+        ("CUDA on an AMX host", "cuda:0", AVX2_ONLY | {"amx_bf16"}, "fp16"),
+    ],
 )
-def test_cpu_precision_follows_native_bf16_support(
-    monkeypatch: pytest.MonkeyPatch, flag: str | None, expected: str
+def test_precision_is_chosen_from_cpu_flags_and_device(
+    monkeypatch: pytest.MonkeyPatch,
+    machine: str,
+    device: str,
+    flags: frozenset[str],
+    expected: str,
 ) -> None:
-    monkeypatch.setattr(emb, "cpu_bf16_feature", lambda: flag)
-    assert pick_device_and_precision("cpu", "auto") == ("cpu", expected)
-    assert pick_device_and_precision("cpu", "fp32") == ("cpu", "fp32")
+    assert emb.choose_precision(device, flags) == expected, machine
+    # The resource reads the flags through cpu_flags(): force this machine's capability.
+    monkeypatch.setattr(emb, "cpu_flags", lambda: flags)
+    assert pick_device_and_precision(device, "auto") == (device, expected)
+    # An explicit precision is never overridden.
+    assert pick_device_and_precision(device, "fp32") == (device, "fp32")
+
+
+def test_torch_without_avx512_kernels_hides_avx512_and_amx_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run with ATEN_CPU_CAPABILITY=avx2, an AVX512-BF16 CPU is an AVX2 machine to torch:
+    the bf16 path would run emulated, so the flags the choice reads drop avx512*/amx*."""
+    import torch
+
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    flags = emb.cpu_flags()
+    assert not any(f.startswith(("avx512", "amx")) for f in flags)
+    assert emb.choose_precision("cpu", flags) == "fp32"
 
 
 @pytest.mark.slow  # loads the real model
