@@ -38,6 +38,19 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+# The variables the prod profile's stores cannot do without (the warehouse, the vector
+# store, the cache): the pipeline and the read API both refuse to start without them.
+PROD_REQUIRED = (
+    "SNOWFLAKE_ACCOUNT",
+    "SNOWFLAKE_USER",
+    "SNOWFLAKE_PASSWORD",
+    "SNOWFLAKE_DATABASE",
+    "SNOWFLAKE_WAREHOUSE",
+    "PINECONE_API_KEY",
+    "PINECONE_INDEX_HOST",
+    "REDIS_URL",
+)
+
 
 class Profile(StrEnum):
     LOCAL = "local"

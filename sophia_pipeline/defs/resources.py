@@ -43,21 +43,10 @@ from sophia_pipeline.resources.prod_readers import (
     LinearApiReader,
 )
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
-from sophia_pipeline.settings import Profile, Settings, current_settings
+from sophia_pipeline.settings import PROD_REQUIRED, Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, raw_tables
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.store.warehouse import Warehouse
-
-PROD_REQUIRED = (
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_DATABASE",
-    "SNOWFLAKE_WAREHOUSE",
-    "PINECONE_API_KEY",
-    "PINECONE_INDEX_HOST",
-    "REDIS_URL",
-)
 
 
 class MissingCredentialError(RuntimeError):

@@ -14,24 +14,13 @@ from sophia_pipeline.resources.embedder import Embedder
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.resources.llm_gateway import gateway_from_settings
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
-from sophia_pipeline.settings import Profile, Settings, SettingsError
+from sophia_pipeline.settings import PROD_REQUIRED, Profile, Settings, SettingsError
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
 from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 
 from .service import Dependencies
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-# What the read API needs in prod (the role is optional; the source APIs are not read).
-PROD_REQUIRED = (
-    "SNOWFLAKE_ACCOUNT",
-    "SNOWFLAKE_USER",
-    "SNOWFLAKE_PASSWORD",
-    "SNOWFLAKE_DATABASE",
-    "SNOWFLAKE_WAREHOUSE",
-    "PINECONE_API_KEY",
-    "PINECONE_INDEX_HOST",
-    "REDIS_URL",
-)
 
 
 def _secret(value: object) -> str:
