@@ -74,3 +74,15 @@ def test_crm_still_refuses_a_file_that_is_not_json(
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(json.JSONDecodeError):
         chunk_file("crm", bad, counter)
+
+
+def test_crm_file_that_is_not_json_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sophia_pipeline.cli import main
+
+    bad = tmp_path / "notes.txt"
+    bad.write_text("just some notes, not a CRM export\n", encoding="utf-8")
+    assert main(["chunk", "--kind", "crm", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not JSON or JSON Lines" in err

@@ -243,7 +243,12 @@ def cmd_chunk(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"not a file: {path}", file=sys.stderr)
             return 2
-        for row in chunk_file(args.kind, path, counter):
+        try:
+            rows = chunk_file(args.kind, path, counter)
+        except json.JSONDecodeError as exc:  # --kind crm reads JSON or JSON Lines
+            print(f"not JSON or JSON Lines: {path}: {exc}", file=sys.stderr)
+            return 2
+        for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     return 0
 
