@@ -85,7 +85,14 @@ def test_each_server_deployment_has_probes_limits_and_a_locked_down_pod(name: st
         "limits": {"cpu": "500m", "memory": "1Gi"},
     }
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    ready = container["readinessProbe"]
+    if "httpGet" in ready:
+        assert ready["httpGet"]["path"] == "/ready"
+    else:
+        # The serving API's /ready needs the token when one is set: the probe sends it
+        # from the container's own environment, never from the manifest.
+        probe = " ".join(ready["exec"]["command"])
+        assert "127.0.0.1:8080/ready" in probe and 'os.environ.get("SOPHIA_API_TOKEN"' in probe
     (port,) = container["ports"]
     assert port["containerPort"] == 8080
     assert pod["securityContext"]["runAsNonRoot"] is True
