@@ -159,7 +159,8 @@ class CompetitorSummary(Response):
 
 class MentionsResponse(Response):
     competitors: list[CompetitorSummary] = Field(
-        description="Per competitor over the returned mentions, most mentioned first."
+        description="Per competitor over every mention the filters cover (not only the "
+        "returned page), most mentioned first."
     )
     mentions: list[Mention]
 

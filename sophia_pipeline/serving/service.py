@@ -194,19 +194,21 @@ class ReadService:
         return MentionsResponse.model_validate(value)
 
     def _load_mentions(self, req: MentionsRequest) -> MentionsResponse:
-        df = self._warehouse(
-            lambda: intelligence.find_mentions(
-                self.deps.warehouse,
-                competitor=req.competitor,
-                sources=req.sources,
-                since=_day_start(req.start),
-                until=_day_start(req.end + timedelta(days=1)) if req.end else None,
-                account_id=req.account_id,
-                limit=req.limit,
-            )
+        which = intelligence.MentionFilter(
+            competitor=req.competitor,
+            sources=req.sources,
+            since=_day_start(req.start),
+            until=_day_start(req.end + timedelta(days=1)) if req.end else None,
+            account_id=req.account_id,
         )
-        mentions = [_model(Mention, r) for r in _rows(df)]
-        return MentionsResponse(competitors=summarize(mentions), mentions=mentions)
+        wh = self.deps.warehouse
+        df = self._warehouse(lambda: intelligence.find_mentions(wh, which, req.limit))
+        # Totals over the whole filter, not over the page of mentions returned.
+        totals = self._warehouse(lambda: intelligence.mention_summary(wh, which))
+        return MentionsResponse(
+            competitors=[_model(CompetitorSummary, r) for r in _rows(totals)],
+            mentions=[_model(Mention, r) for r in _rows(df)],
+        )
 
     def account_overview(self, req: AccountRequest) -> AccountOverview:
         wh = self.deps.warehouse
@@ -237,7 +239,7 @@ class ReadService:
             for r in _rows(
                 self._warehouse(
                     lambda: intelligence.find_mentions(
-                        wh, account_id=req.account_id, limit=ACCOUNT_MENTIONS
+                        wh, intelligence.MentionFilter(account_id=req.account_id), ACCOUNT_MENTIONS
                     )
                 )
             )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -140,41 +141,59 @@ def call_summaries_between(wh: Warehouse, start: date, end: date) -> pd.DataFram
 # --- reads of the serving layer ------------------------------------------------------------
 
 
-def find_mentions(
-    wh: Warehouse,
-    *,
-    competitor: str | None = None,
-    sources: Sequence[str] = (),
-    since: datetime | None = None,
-    until: datetime | None = None,
-    account_id: str | None = None,
-    limit: int = 50,
-) -> pd.DataFrame:
-    """Competitor mentions, newest first, at most ``limit``: of ``competitor`` (any case),
-    of ``sources``, at or after ``since`` and before ``until``, on ``account_id``; each
-    filter only when given. Every value is a parameter."""
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if competitor is not None:
-        where.append("LOWER(competitor) = LOWER(?)")
-        params.append(competitor)
-    if sources:
-        where.append(f"source IN ({placeholders(sources)})")
-        params.extend(sources)
-    if since is not None:
-        where.append("mentioned_at >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("mentioned_at < ?")
-        params.append(until)
-    if account_id is not None:
-        where.append("account_id = ?")
-        params.append(account_id)
+@dataclass(frozen=True)
+class MentionFilter:
+    """Which competitor mentions a read covers; each field only when given."""
+
+    competitor: str | None = None  # any case
+    sources: Sequence[str] = ()
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    account_id: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The WHERE condition and its parameters: every value is a parameter."""
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if self.competitor is not None:
+            where.append("LOWER(competitor) = LOWER(?)")
+            params.append(self.competitor)
+        if self.sources:
+            where.append(f"source IN ({placeholders(self.sources)})")
+            params.extend(self.sources)
+        if self.since is not None:
+            where.append("mentioned_at >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            where.append("mentioned_at < ?")
+            params.append(self.until)
+        if self.account_id is not None:
+            where.append("account_id = ?")
+            params.append(self.account_id)
+        return " AND ".join(where), params
+
+
+def find_mentions(wh: Warehouse, which: MentionFilter, limit: int = 50) -> pd.DataFrame:
+    """The mentions ``which`` covers, newest first, at most ``limit``."""
+    where, params = which.where()
     return wh.query(
         "SELECT mention_id, chunk_id, doc_id, source, competitor, alias, matched_text, context, "
         f"sentiment, threat_level, account_id, deal_id, mentioned_at FROM {MENTIONS_TABLE} "
-        f"WHERE {' AND '.join(where)} ORDER BY mentioned_at DESC, mention_id LIMIT ?",
+        f"WHERE {where} ORDER BY mentioned_at DESC, mention_id LIMIT ?",
         [*params, int(limit)],
+    )
+
+
+def mention_summary(wh: Warehouse, which: MentionFilter) -> pd.DataFrame:
+    """Per competitor over everything ``which`` covers (not one page of it): mentions,
+    highest and mean threat, last mention; most mentioned first."""
+    where, params = which.where()
+    return wh.query(
+        "SELECT competitor, COUNT(*) AS mentions, MAX(threat_level) AS max_threat, "
+        "ROUND(AVG(threat_level), 3) AS avg_threat, MAX(mentioned_at) AS last_mentioned_at "
+        f"FROM {MENTIONS_TABLE} WHERE {where} GROUP BY competitor "
+        "ORDER BY mentions DESC, competitor",
+        params,
     )
 
 

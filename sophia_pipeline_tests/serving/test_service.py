@@ -139,6 +139,11 @@ def test_mentions_equal_the_warehouse_rows_with_filters(demo: Demo) -> None:
     assert got.competitors[0].competitor == competitor
     assert got.competitors[0].mentions == len(want)
     assert got.mentions == sorted(got.mentions, key=lambda m: m.mentioned_at, reverse=True)
+    # The totals cover every mention the filters cover, not the page returned.
+    page = service.competitor_mentions(MentionsRequest(limit=1))
+    assert len(page.mentions) == 1
+    counts = table["competitor"].value_counts()
+    assert {c.competitor: c.mentions for c in page.competitors} == counts.to_dict()
     only = service.competitor_mentions(MentionsRequest(sources=["slack"], limit=500))
     assert {m.source for m in only.mentions} <= {"slack"}
     assert len(only.mentions) == int((table["source"] == "slack").sum())
