@@ -197,6 +197,16 @@ def test_sigkill_mid_stream_then_restart(tmp_path: Path, target: Target) -> None
         wait_ready(proc2, port2, log_path)
         # Resend everything, as senders retry whatever they did not see acknowledged.
         acked2, dups2, failures2 = asyncio.run(_send(port2, list(range(EVENTS)), kill=None))
+        if failures2 and target.args[0] == "--landing-url":
+            # On object storage, an event the killed writer had claimed but not yet
+            # written is answered 503 until its claim is older than the lag window; then
+            # a new writer takes the claim over. Senders retry later (Slack and GitHub
+            # do): so does this one, once, after the window.
+            time.sleep(TEST_LAG_S + 1)
+            answered = acked2 | dups2
+            rest = [i for i in range(EVENTS) if _request(i)[:2] not in answered]
+            more, more_dups, failures2 = asyncio.run(_send(port2, rest, kill=None))
+            acked2, dups2 = acked2 | more, dups2 | more_dups
         metrics = httpx.get(f"http://127.0.0.1:{port2}/metrics").text
     finally:
         proc2.send_signal(signal.SIGTERM)
