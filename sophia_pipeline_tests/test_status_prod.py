@@ -43,8 +43,11 @@ def test_status_on_prod_uses_the_variables_values(
             seen.append(kwargs)
             return fake_connect(**kwargs)
 
-        monkeypatch.setattr(snowflake.connector, "connect", recording_connect)
-        status = collect_status(load_settings())
+        # Undone inside fakesnow's patch: undone at teardown (after fakesnow restored the
+        # real connector), it would put fakesnow's mock back for every later test.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(snowflake.connector, "connect", recording_connect)
+            status = collect_status(load_settings())
 
     assert status["profile"] == "prod"
     assert status["vectors"] == 0

@@ -23,6 +23,7 @@ DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 if TYPE_CHECKING:  # the commands import their modules lazily: a fast `--help`
     from sophia_pipeline.documents import DocumentKind
     from sophia_pipeline.processing.chunking.base import TokenCounterLike
+    from sophia_pipeline.processing.run_plan import RecordedRun, RunInputs
 
 
 def _dagster_home(settings: Settings) -> Path:
@@ -96,8 +97,61 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
+    from sophia_pipeline.cli import run_plan
+    from sophia_pipeline.cli.status import collect_status
+    from sophia_pipeline.processing.run_plan import plan_run
+    from sophia_pipeline.settings import Profile
+
+    found = landed_date_range(settings.landing_dir)
+    if args.start is None and found is None:
+        print(
+            f"no landing files under {settings.landing_dir}: run `sophia-pipeline sample` first",
+            file=sys.stderr,
+        )
+        return 2
+    # Locally every source reads landing files, whose content can be fingerprinted; a
+    # production source's API cannot say what changed without being read, so there every
+    # run runs what it is asked.
+    planned = settings.profile is Profile.LOCAL
+    inputs: RunInputs | None = run_plan.current_inputs(settings) if planned else None
+    last = run_plan.last_run(settings) if planned else None
+    reason = "asked for"
+    if args.start is not None and args.end is not None:  # both or neither: check_run_range
+        start, end = args.start, args.end
+    elif inputs is not None and not args.full:
+        before = collect_status(settings)
+        plan = plan_run(inputs, run_plan.store_counts(before), last)
+        if plan.start is None or plan.end is None:
+            _say(f"{plan.reason}: no run launched (`sophia-pipeline run --full` runs anyway)")
+            print(
+                json.dumps(
+                    {"run_id": None, "success": True, "launched": False, "reason": plan.reason}
+                    | before,
+                    indent=2,
+                    default=str,
+                )
+            )
+            return 0
+        start, end, reason = plan.start, plan.end, plan.reason
+    else:
+        assert found is not None
+        start, end = found
+        reason = "--full" if args.full else "every landed day"
+    return _launch(args, settings, start, end, reason, inputs, last)
+
+
+def _launch(
+    args: argparse.Namespace,
+    settings: Settings,
+    start: date,
+    end: date,
+    reason: str,
+    inputs: RunInputs | None,
+    last: RecordedRun | None,
+) -> int:
     import dagster as dg
 
+    from sophia_pipeline.cli import run_plan
     from sophia_pipeline.cli.status import collect_status
     from sophia_pipeline.definitions import FULL_RUN_JOB, build_definitions
     from sophia_pipeline.defs.run_liveness import (
@@ -106,25 +160,15 @@ def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
         owner_tags,
         wait_for_runs_in_flight,
     )
+    from sophia_pipeline.processing.run_plan import inputs_after_run
 
     _dagster_home(settings)
-    if args.start is not None and args.end is not None:  # both or neither: see check_run_range
-        start, end = args.start, args.end
-    else:
-        found = landed_date_range(settings.landing_dir)
-        if found is None:
-            print(
-                f"no landing files under {settings.landing_dir}: "
-                "run `sophia-pipeline sample` first",
-                file=sys.stderr,
-            )
-            return 2
-        start, end = found
     definitions = build_definitions(settings)  # the command's one settings object
     job = definitions.resolve_job_def(FULL_RUN_JOB)
     print(
         f"[sophia] profile={settings.profile.value} job {FULL_RUN_JOB}: "
-        f"{len(list(definitions.assets or []))} asset(s) for {start}...{end} (one run)",
+        f"{len(list(definitions.assets or []))} asset(s) for {start}...{end} (one run: "
+        f"{reason})",
         flush=True,
     )
     instance = dg.DagsterInstance.get()
@@ -154,9 +198,18 @@ def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
         raise_on_error=False,
     )
     status = collect_status(settings)
+    if result.success and inputs is not None:
+        # Read before the run: a landing file changed while it ran differs from this
+        # record, so the next run processes it.
+        recorded = inputs_after_run(inputs, last, start, end)
+        run_plan.record(settings, result.run_id, recorded, run_plan.store_counts(status))
     print(
         json.dumps(
-            {"run_id": result.run_id, "success": result.success, **status}, indent=2, default=str
+            {"run_id": result.run_id, "success": result.success, "launched": True}
+            | {"reason": reason}
+            | status,
+            indent=2,
+            default=str,
         )
     )
     return 0 if result.success else 1
@@ -276,12 +329,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("run", help="materialize every asset for the active profile, in one run")
+    p = sub.add_parser(
+        "run",
+        help="materialize every asset for the days whose landing files, or the pipeline, "
+        "changed since the last successful run (one run; none when nothing changed)",
+    )
     p.add_argument(
         "--start", type=iso_date, help="first partition (YYYY-MM-DD); default: earliest landed day"
     )
     p.add_argument(
         "--end", type=iso_date, help="last partition, inclusive; default: latest landed day"
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="run every landed day even if nothing changed since the last successful run",
     )
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(func=cmd_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,14 +51,27 @@ class IndexPlan:
 
 
 def plan_index_sync(
-    current: Mapping[str, tuple[str | None, ...]], indexed: Mapping[str, tuple[str | None, ...]]
+    current: Mapping[str, tuple[str | None, ...]],
+    indexed: Mapping[str, tuple[str | None, ...]],
+    in_index: Collection[str] | None = None,
 ) -> IndexPlan:
     """``current`` and ``indexed`` map chunk id -> (content hash, model id, chunker
     version, metadata hash): what the sources say now versus what the manifest says is in
     the index. Any difference rewrites the row; only a content or model change needs a new
-    vector, and the embedding cache already holds it."""
+    vector, and the embedding cache already holds it.
+
+    ``in_index`` (the ids the vector store holds now, when known) is believed over the
+    manifest: a row the manifest lists but the index lacks (a deleted or restored index
+    folder) is written again, and a row only the index holds is deleted if no chunk has
+    its id."""
+    if in_index is not None:
+        present = set(in_index)
+        indexed = {cid: key for cid, key in indexed.items() if cid in present}
+        stale = present.difference(current)
+    else:
+        stale = set()
     upsert = sorted(cid for cid, key in current.items() if indexed.get(cid) != key)
-    delete = sorted(cid for cid in indexed if cid not in current)
+    delete = sorted(stale.union(cid for cid in indexed if cid not in current))
     return IndexPlan(upsert=upsert, delete=delete, unchanged=len(current) - len(upsert))
 
 

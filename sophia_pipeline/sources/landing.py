@@ -87,6 +87,22 @@ def day_files(
     return out
 
 
+def dated_files(folder: Path, pattern: str = "{date}.jsonl") -> list[tuple[date, Path]]:
+    """Every file in ``folder`` named by ``pattern`` for some ISO day, with the day, in
+    date order (``day_files`` for all days)."""
+    prefix, suffix = pattern.split("{date}")
+    out = []
+    for path in folder.glob(pattern.format(date="*")):
+        try:
+            day = date.fromisoformat(path.name[len(prefix) : len(path.name) - len(suffix)])
+        except ValueError:
+            continue
+        # fromisoformat also reads "20261124": only the name the writer uses counts.
+        if path.name == pattern.format(date=day.isoformat()) and path.is_file():
+            out.append((day, path))
+    return sorted(out)
+
+
 def canonical_json(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sophia_pipeline.documents import Document
 
 from . import apollo, costar, github, gong, hubspot, linear, slack
-from .landing import Accepted, Rejected, day_files, parse_csv, parse_jsonl
+from .landing import Accepted, Rejected, dated_files, day_files, parse_csv, parse_jsonl
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,14 @@ class SourceSpec:
     # How old the raw asset's last materialization may be before its freshness check
     # fails: the source's cadence plus slack for a slow or retried run.
     freshness: timedelta = timedelta(hours=3)
+
+    def landed_files(self, landing_dir: Path) -> list[tuple[str, date, Path]]:
+        """Every landing file of this source, any day: (entity, day, path)."""
+        return [
+            (entity, day, path)
+            for entity, folder in sorted(self.folders.items())
+            for day, path in dated_files(landing_dir / self.name / folder, self.file_pattern)
+        ]
 
     def read_landing(
         self, landing_dir: Path, start: date, end: date

@@ -92,6 +92,22 @@ def test_rechunk_into_fewer_chunks_deletes_the_left_over_ids() -> None:
     assert plan.unchanged == 1
 
 
+def test_rows_the_manifest_lists_but_the_index_lost_are_written_again() -> None:
+    # The index folder deleted (or restored from an older copy) under an intact manifest.
+    current = {"d:x:1#0": key("a"), "d:x:1#1": key("b")}
+    assert plan_index_sync(current, dict(current), in_index=set()) == IndexPlan(
+        ["d:x:1#0", "d:x:1#1"], [], unchanged=0
+    )
+    plan = plan_index_sync(current, dict(current), in_index={"d:x:1#0"})
+    assert plan == IndexPlan(["d:x:1#1"], [], unchanged=1)
+
+
+def test_rows_only_the_index_holds_are_deleted_unless_a_chunk_has_the_id() -> None:
+    current = {"d:x:1#0": key("a")}
+    plan = plan_index_sync(current, dict(current), in_index={"d:x:1#0", "d:x:9#0"})
+    assert plan == IndexPlan([], ["d:x:9#0"], unchanged=1)
+
+
 def test_deleted_document_leaves_the_index_and_others_stay() -> None:
     indexed = {"d:x:1#0": key("a"), "d:x:1#1": key("b"), "d:x:2#0": key("c")}
     current = {"d:x:2#0": key("c")}

@@ -122,7 +122,7 @@ def _sync(
         )
         vector_store.delete(sorted(index_ids))
         manifest = manifest.iloc[0:0]
-    plan = plan_index_sync(_keys(chunks), _keys(manifest))
+    plan = plan_index_sync(_keys(chunks), _keys(manifest), index_ids)
     context.log.info(
         f"index sync: {len(plan.upsert)} to write, {len(plan.delete)} to delete, "
         f"{plan.unchanged} unchanged"
