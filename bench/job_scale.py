@@ -9,7 +9,10 @@ For each scale: a fresh data folder, ``sophia-pipeline sample --scale N``, then
 event log: the run's wall (RUN_START to RUN_SUCCESS/FAILURE), each step's compute
 (STEP_START to STEP_SUCCESS/FAILURE) and their sum; the overhead is the run's wall over
 that sum. Texts embedded are the embeddings assets' ``texts_embedded`` metadata.
-``--rerun`` runs the first scale's job a second time with nothing changed.
+``--rerun`` then runs the first scale's job again three ways: with nothing changed (the
+command finds nothing to do and launches no run), with ``--full`` (every asset over every
+day, nothing new: every step runs and embeds nothing), and after one new record lands on
+the last day (a run over that day).
 """
 
 from __future__ import annotations
@@ -144,20 +147,35 @@ def run_events(dagster_home: str, run_id: str) -> dict[str, Any]:
     }
 
 
-def one_job(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
-    out, wall, peak = cli(["run", "--log-level", "WARNING"], env)
+def one_job(data_dir: Path, env: dict[str, str], *flags: str) -> dict[str, Any]:
+    out, wall, peak = cli(["run", "--log-level", "WARNING", *flags], env)
+    measured = {
+        "process_wall_s": round(wall, 1),
+        "peak_rss_tree_mib": round(peak.peak_tree_kib / 1024),
+        "peak_rss_largest_process_mib": round(peak.peak_one_kib / 1024),
+    }
+    if '"launched": false' in out:
+        reason = re.search(r'"reason":\s*"([^"]*)"', out)
+        return {**measured, "launched": False, "reason": reason.group(1) if reason else None}
     match = re.search(r'"run_id":\s*"([0-9a-f-]+)"', out)
     if not match:
         raise RuntimeError(f"no run id in the run's output: {out[-1000:]}")
     events = run_events(env["DAGSTER_HOME"], match.group(1))
     compute = events["sum_step_compute_s"]
     events["process_wall_over_step_compute"] = round(wall / compute, 2) if compute else None
-    return {
-        "process_wall_s": round(wall, 1),
-        "peak_rss_tree_mib": round(peak.peak_tree_kib / 1024),
-        "peak_rss_largest_process_mib": round(peak.peak_one_kib / 1024),
-        **events,
-    }
+    return {**measured, "launched": True, **events}
+
+
+def land_one_record(landing: Path) -> str:
+    """Appends a copy of the last day's first Linear issue under a new id (a new record
+    on one day of one source); returns the file."""
+    path = sorted((landing / "linear" / "issues").glob("*.jsonl"))[-1]
+    issue = json.loads(path.read_text().splitlines()[0])
+    issue |= {"id": "0f1e2d3c-0000-4000-8000-00000000b001", "identifier": "DATA-9901"}
+    issue |= {"title": "A record landed after the first run", "number": 9901}
+    with path.open("a") as f:
+        f.write(json.dumps(issue) + "\n")
+    return str(path)
 
 
 def main() -> None:
@@ -184,9 +202,15 @@ def main() -> None:
         first = one_job(data, env)
         entry: dict[str, Any] = {"sample_written": written, "first_run": first}
         if args.rerun and i == 0:
+            for name, flags in (("no_change_rerun", ()), ("full_rerun_no_change", ("--full",))):
+                again = one_job(data, env, *flags)
+                again["fraction_of_first"] = round(
+                    again["process_wall_s"] / first["process_wall_s"], 3
+                )
+                entry[name] = again
+            changed = land_one_record(data / "landing")
             again = one_job(data, env)
-            again["fraction_of_first"] = round(again["process_wall_s"] / first["process_wall_s"], 3)
-            entry["no_change_rerun"] = again
+            entry["one_record_landed"] = {"file": changed, **again}
         results["scales"][str(scale)] = entry
         print(json.dumps({"scale": scale, **entry}), file=sys.stderr, flush=True)
     base = results["scales"][str(args.scales[0])]["first_run"]["peak_rss_tree_mib"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 
 from sophia_pipeline.defs.airbyte import airbyte_workspace
 from sophia_pipeline.resources.alerts import CompetitorAlertRules, WebhookAlertPoster
@@ -45,7 +44,6 @@ from sophia_pipeline.resources.prod_readers import (
 from sophia_pipeline.resources.source_readers import LandingFilesReader, SourceReader
 from sophia_pipeline.settings import PROD_REQUIRED, Profile, Settings, current_settings
 from sophia_pipeline.sources.registry import SPECS, raw_tables
-from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 from sophia_pipeline.store.warehouse import Warehouse
 
 
@@ -148,6 +146,12 @@ def local_resources(settings: Settings) -> dict[str, object]:
 
 def prod_resources(settings: Settings) -> dict[str, object]:
     require_env(settings, PROD_REQUIRED)
+    # Imported here, not at the top: the Snowflake client's import takes seconds that
+    # every local process (the UI's code server, each CLI run) would pay for nothing.
+    from dagster_snowflake import SnowflakeResource
+
+    from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
+
     snowflake = SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),

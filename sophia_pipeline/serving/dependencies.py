@@ -16,7 +16,6 @@ from sophia_pipeline.resources.llm_gateway import gateway_from_settings
 from sophia_pipeline.resources.pinecone_store import PineconeVectorStore
 from sophia_pipeline.settings import PROD_REQUIRED, Profile, Settings, SettingsError
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
-from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 
 from .service import Dependencies
 
@@ -38,6 +37,8 @@ def dependencies_for(settings: Settings) -> Dependencies:
                 + ", ".join(missing)
             )
         from dagster_snowflake import SnowflakeResource
+
+        from sophia_pipeline.store.snowflake_warehouse import SnowflakeWarehouse
 
         sf = settings.snowflake
         warehouse = SnowflakeWarehouse(

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 
 from .common import in_batches
-from .snowflake_warehouse import SnowflakeWarehouse
 from .warehouse import Warehouse
 
 KPI_TABLE = "executive_intelligence.kpi_rollups"
@@ -109,8 +108,7 @@ def dashboard_rows(wh: Warehouse) -> pd.DataFrame:
 def refresh_dashboard(wh: Warehouse) -> None:
     """Snowflake refreshes the dynamic table within its 5-minute lag on its own; this asks
     for it now. DuckDB's view is always current: nothing to do."""
-    if isinstance(wh, SnowflakeWarehouse):
-        wh.execute(f"ALTER DYNAMIC TABLE {DASHBOARD_TABLE} REFRESH")
+    wh.refresh_dynamic_table(DASHBOARD_TABLE)
 
 
 # --- competitor alerts ---------------------------------------------------------------------

@@ -43,6 +43,9 @@ class SnowflakeWarehouse(Warehouse):
         with self.snowflake.get_connection() as con:
             yield from in_transaction(Transaction(con.cursor()))
 
+    def refresh_dynamic_table(self, table: str) -> None:
+        self.execute(f"ALTER DYNAMIC TABLE {checked_table(table)} REFRESH")
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._cursor_run([(sql, params)])
 

@@ -229,6 +229,11 @@ class Warehouse(dg.ConfigurableResource):
             for t in tables_in_ddl(raw_tables=self.raw_tables)
         }
 
+    def refresh_dynamic_table(self, table: str) -> None:
+        """Brings a dynamic table up to date now. Only Snowflake has them (it refreshes
+        each within its target lag on its own); DuckDB renders them as views, which are
+        always current."""
+
     def existing_tables(self) -> set[str]:
         """``schema.table`` of every table and view the warehouse holds now (lower case)."""
         df = self.query("SELECT table_schema, table_name FROM information_schema.tables")
