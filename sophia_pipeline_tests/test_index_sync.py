@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from sophia_pipeline.definitions import defs
+from sophia_pipeline.resources.lance_row_count import RowCountCache
 from sophia_pipeline.resources.lancedb_store import LanceDBVectorStore
 from sophia_pipeline.sample.generator import generate
 from sophia_pipeline.settings import load_settings
@@ -69,6 +70,10 @@ def test_deletes_and_edits_keep_the_index_exact(data_dir: Path) -> None:
 
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize(instance).success
+        # The sync counts after its writes, which leaves the count remembered: the next
+        # ``status`` reads it without importing LanceDB.
+        remembered = RowCountCache(settings.lancedb_dir, vs.table_name).get()
+        assert remembered is not None and remembered == vs.count() > 0
         docs = wh.query("SELECT doc_id, source FROM staging.documents WHERE NOT deleted")
         n_docs = len(docs)
         k = n_docs // 10

@@ -216,14 +216,13 @@ def _launch(
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from sophia_pipeline.cli.status import collect_status
+    from sophia_pipeline.cli.status import collect_status, render_status
 
     status = collect_status(load_settings())
     if args.json:
         print(json.dumps(status, indent=2, default=str))
     else:
-        for key, value in status.items():
-            print(f"{key}: {value}")
+        print(render_status(status))
     return 0
 
 

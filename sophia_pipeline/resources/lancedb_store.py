@@ -20,6 +20,7 @@ from lancedb.index import FTS
 from lancedb.query import MatchQuery
 from pydantic import PrivateAttr
 
+from .lance_row_count import RowCountCache
 from .vector_store import METADATA_FIELDS, Filters, Hit, RowMetadata, VectorRecord, VectorStore
 
 _TEXT_INDEX = "text_idx"
@@ -185,8 +186,17 @@ class LanceDBVectorStore(VectorStore):
         return len(ids)
 
     def count(self) -> int:
+        """Rows now, counted by LanceDB, and remembered beside the table for readers that
+        would rather not import LanceDB (``local_stores.local_vector_count``); kept only
+        when no version was committed while counting, so a count is always keyed by the
+        version it counted."""
+        cache = RowCountCache(self.uri, self.table_name)
+        before = cache.token()
         table = self._existing()
-        return 0 if table is None else int(table.count_rows())
+        rows = 0 if table is None else int(table.count_rows())
+        if before is not None and table is not None and cache.token() == before:
+            cache.put(before, rows)
+        return rows
 
     def ids(self) -> set[str]:
         return set(self._table().to_arrow().column("id").to_pylist())

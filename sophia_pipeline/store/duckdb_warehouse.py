@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
+from .duckdb_file import WarehouseLockedError, open_duckdb, query_frame
 from .warehouse import (
     Transaction,
     Warehouse,
@@ -19,6 +18,8 @@ from .warehouse import (
     ddl_statements,
     in_transaction,
 )
+
+__all__ = ["DuckDBWarehouse", "WarehouseLockedError"]
 
 
 class _DuckDBTransaction(Transaction):
@@ -38,12 +39,6 @@ class _DuckDBTransaction(Transaction):
         return len(rows)
 
 
-def _is_lock_conflict(exc: BaseException) -> bool:
-    # DuckDB allows one writing process per file; a step in another process holding the
-    # file surfaces as an IOException about the lock, which is worth waiting out.
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
-
-
 class DuckDBWarehouse(Warehouse):
     """One DuckDB file. Connections are opened per call so that several processes
     (the webserver, run workers, the CLI) take turns instead of holding the lock."""
@@ -56,7 +51,7 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = _open(self.path, self.read_only, self.lock_wait_s)
+        con = open_duckdb(self.path, self.read_only, self.lock_wait_s)
         try:
             yield con
         finally:
@@ -80,9 +75,7 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         with self._connect() as con:
-            df = con.execute(sql, list(params)).df()
-        df.columns = [c.lower() for c in df.columns]
-        return df
+            return query_frame(con, sql, params)
 
     def replace_where(
         self, table: str, df: pd.DataFrame, where: str, params: Sequence[Any] = ()
@@ -102,33 +95,3 @@ class DuckDBWarehouse(Warehouse):
                 con.execute("ROLLBACK")
                 raise
         return len(frame)
-
-
-class WarehouseLockedError(RuntimeError):
-    """The DuckDB file stayed locked by another process for the whole bounded wait."""
-
-
-def _open(
-    path: str, read_only: bool = False, lock_wait_s: float = 120.0
-) -> duckdb.DuckDBPyConnection:
-    """A connection, waiting out (at most ``lock_wait_s``) another process's lock."""
-    if not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        for attempt in Retrying(
-            retry=retry_if_exception(_is_lock_conflict),
-            wait=wait_random_exponential(multiplier=0.05, max=2),
-            stop=stop_after_delay(lock_wait_s),
-            reraise=True,
-        ):
-            with attempt:
-                return duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as exc:
-        if not _is_lock_conflict(exc):
-            raise
-        # DuckDB's own message names the holder's pid; say what it means and how long.
-        raise WarehouseLockedError(
-            f"the warehouse file {path} stayed locked by another process for "
-            f"{lock_wait_s:g} s (DuckDB takes one writing process at a time): {exc}"
-        ) from exc
-    raise AssertionError("unreachable: Retrying returns or raises")

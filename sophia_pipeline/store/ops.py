@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sophia_pipeline.sources.landing import Rejected
 
-from .common import in_batches, now_utc, placeholders, within
-from .warehouse import Transaction, Warehouse
+from .common import Reader, Transaction, in_batches, now_utc, placeholders, within
+
+if TYPE_CHECKING:  # a type only: the resource's module imports Dagster, which `status`
+    # (it reads the two functions below) has no use for
+    from .warehouse import Warehouse
 
 # --- dead letters --------------------------------------------------------------------------
 
@@ -270,7 +273,7 @@ def commit_webhook_cursor(
         )
 
 
-def webhook_cursors(wh: Warehouse) -> dict[str, str]:
+def webhook_cursors(wh: Reader) -> dict[str, str]:
     df = wh.query("SELECT source, cursor FROM ops.webhook_cursors")
     return dict(zip(df["source"], df["cursor"], strict=True))
 
@@ -305,7 +308,7 @@ def record_embed_run(
     wh.replace_where("ops.embed_runs", df, "run_id = ? AND asset = ?", [run_id, asset])
 
 
-def last_embed_run(wh: Warehouse) -> dict[str, Any] | None:
+def last_embed_run(wh: Reader) -> dict[str, Any] | None:
     """Totals of the most recent run that embedded anything (over all its assets)."""
     last = wh.query(
         """

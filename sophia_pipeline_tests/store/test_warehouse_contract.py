@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -152,3 +154,32 @@ def test_existing_tables_lists_what_ensure_schema_made(warehouse: Warehouse) -> 
     counts = warehouse.table_counts(existing)
     assert counts == warehouse.table_counts()
     assert warehouse.table_counts(set()) == dict.fromkeys(counts, 0)
+
+
+def test_table_counts_counts_each_table_in_one_statement(warehouse: Warehouse) -> None:
+    d = date(2026, 9, 1)
+    warehouse.insert("staging.documents", docs(["a", "b", "c"], d))
+    warehouse.execute(
+        "INSERT INTO ops.webhook_cursors (source, cursor, run_id, committed_at) "
+        "VALUES ('slack', 'c1', 'r1', CURRENT_TIMESTAMP)"
+    )
+    statements: list[str] = []
+    query = warehouse.query
+
+    def counted_query(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        statements.append(sql)
+        return query(sql, params)
+
+    # Pydantic models refuse attribute assignment: patch the instance's dict directly.
+    object.__setattr__(warehouse, "query", counted_query)
+    counts = warehouse.table_counts()
+    assert len(statements) == 1
+    assert counts["staging.documents"] == 3 and counts["ops.webhook_cursors"] == 1
+    assert sum(counts.values()) == 4
+    # Tables given as absent are not queried (a reader creates nothing), and count 0.
+    statements.clear()
+    present = {"staging.documents"}
+    assert warehouse.table_counts(present) == {
+        t: 3 if t == "staging.documents" else 0 for t in counts
+    }
+    assert len(statements) == 1 and "ops.webhook_cursors" not in statements[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sophia_pipeline.settings import Settings
 
@@ -27,14 +28,28 @@ from .base import (
     UnstorablePayloadError,
     encode_record,
 )
-from .s3 import S3Landing, make_client
 from .sqlite import SQLiteLanding
+
+if TYPE_CHECKING:
+    from .s3 import S3Landing
+
+
+def __getattr__(name: str) -> Any:
+    """``S3Landing`` on first use: its module imports boto3 (a quarter second), which only
+    an S3 landing needs."""
+    if name == "S3Landing":
+        from .s3 import S3Landing
+
+        return S3Landing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_landing(settings: Settings, root: str | os.PathLike[str] | None = None) -> LandingBackend:
     """The landing backend the settings name; ``root`` (a folder) forces SQLite there."""
     url = settings.landing.url
     if root is None and url is not None and url.startswith("s3://"):
+        from .s3 import S3Landing, make_client
+
         aws = settings.landing
         client = make_client(
             endpoint_url=aws.aws_endpoint_url,
