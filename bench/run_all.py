@@ -140,11 +140,25 @@ def summary(r: dict[str, Any]) -> str:
                 f"({e['peak_rss_vs_first_scale']}x), run wall / step compute "
                 f"{f['wall_over_step_compute']}"
             )
-            if "no_change_rerun" in e:
-                n = e["no_change_rerun"]
+            for label, key in (
+                ("no-change re-run", "no_change_rerun"),
+                ("--full re-run, nothing new", "full_rerun_no_change"),
+                ("one record landed", "one_record_landed"),
+            ):
+                if key not in e:
+                    continue
+                n = e[key]
+                ran = (
+                    f"run wall / step compute {n.get('wall_over_step_compute')}, "
+                    f"texts embedded {n.get('texts_embedded')}"
+                    if n.get("launched")
+                    else f"no run launched ({n.get('reason')})"
+                )
+                fraction = n.get("fraction_of_first")
                 lines.append(
-                    f"job x{scale} no-change re-run: {n['process_wall_s']} s "
-                    f"({n['fraction_of_first']} of first), texts embedded {n['texts_embedded']}"
+                    f"job x{scale} {label}: {n['process_wall_s']} s"
+                    + (f" ({fraction} of first)" if fraction is not None else "")
+                    + f", {ran}"
                 )
     for key in ("ingest", "job", "serving"):
         if key in r and "error" in r[key]:

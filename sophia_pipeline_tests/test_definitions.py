@@ -156,7 +156,8 @@ def test_local_definitions_import_no_production_client(data_dir: Path) -> None:
     """Every process that loads the location (the UI's code server, each CLI run, each run
     worker) pays for what it imports: locally that is no Snowflake client, which took
     seconds (it came in through a store module and through Dagster's component-type
-    discovery of installed libraries)."""
+    discovery of installed libraries), and neither LanceDB nor torch until a step uses
+    them."""
     import subprocess
     import sys
 
@@ -165,8 +166,8 @@ def test_local_definitions_import_no_production_client(data_dir: Path) -> None:
         "from sophia_pipeline.definitions import build_definitions\n"
         "from sophia_pipeline.settings import load_settings\n"
         "build_definitions(load_settings()).resolve_job_def('full_pipeline')\n"
-        "print(sorted(m for m in ('dagster_snowflake', 'snowflake.connector', 'pinecone')"
-        " if m in sys.modules))\n"
+        "heavy = ('dagster_snowflake', 'snowflake.connector', 'pinecone', 'lancedb', 'torch')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300

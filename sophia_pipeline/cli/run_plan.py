@@ -74,14 +74,12 @@ def store_counts(status: dict[str, Any]) -> dict[str, int]:
 
 def last_run(settings: Settings) -> RecordedRun | None:
     """The record of the last successful run, read without writing (None: there is none)."""
-    from sophia_pipeline.resources.local_stores import local_warehouse
+    from sophia_pipeline.resources.local_stores import local_reader
+    from sophia_pipeline.store.common import existing_tables
     from sophia_pipeline.store.run_inputs import read_last_run
 
-    configured = local_warehouse(settings)
-    if not Path(configured.path).exists():
-        return None
-    reader = local_warehouse(settings, read_only=True)
-    stored = read_last_run(reader, reader.existing_tables())
+    with local_reader(settings) as reader:
+        stored = read_last_run(reader, existing_tables(reader)) if reader is not None else None
     if stored is None:
         return None
     return RecordedRun(

@@ -5,6 +5,10 @@ hybrid search) and the provenance fields of :class:`RowMetadata`. A table writte
 older version (the seven-column shape) gains the new columns, all null, the first time it
 is opened; the index sync then rewrites its rows (``ROW_SCHEMA_VERSION`` in
 ``processing/vectors.py``).
+
+``lancedb`` is imported where it is used: its import takes about two seconds, which every
+process that loads the location (the UI's code server, each CLI run) would otherwise pay,
+whether or not anything touches the index.
 """
 
 from __future__ import annotations
@@ -13,11 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS
-from lancedb.query import MatchQuery
 from pydantic import PrivateAttr
 
 from .lance_row_count import RowCountCache
@@ -112,6 +113,8 @@ class LanceDBVectorStore(VectorStore):
         table = self._existing()
         if table is None:
             Path(self.uri).mkdir(parents=True, exist_ok=True)
+            import lancedb
+
             db = lancedb.connect(self.uri)
             # exist_ok: another writer may have created it since; an existing table of
             # another shape is opened above, never here (create_table would refuse it).
@@ -128,6 +131,8 @@ class LanceDBVectorStore(VectorStore):
         if not Path(self.uri).exists():
             return None
         try:
+            import lancedb
+
             return lancedb.connect(self.uri).open_table(self.table_name)
         except ValueError:  # "Table ... was not found"
             return None
@@ -139,6 +144,8 @@ class LanceDBVectorStore(VectorStore):
             if not Path(self.uri).exists():
                 return None
             try:
+                import lancedb
+
                 db = lancedb.connect(self.uri, read_consistency_interval=READ_CONSISTENCY)
                 self._reader = db.open_table(self.table_name)
             except ValueError:  # "Table ... was not found"
@@ -230,6 +237,8 @@ class LanceDBVectorStore(VectorStore):
         # A MatchQuery takes the words as data: no query-parser syntax (quotes, AND, field
         # names) is interpreted, whatever the user typed.
         # (mypy reads the pydantic model's defaulted keyword fields as required.)
+        from lancedb.query import MatchQuery
+
         query = MatchQuery(text, "text")  # type: ignore[call-arg]
         search = table.search(query, query_type="fts")
         where = where_clause(filters)
@@ -250,6 +259,8 @@ class LanceDBVectorStore(VectorStore):
             stats = table.index_stats(_TEXT_INDEX)
             if stats is not None and stats.num_unindexed_rows == 0:
                 return  # nothing written since the last build
+        from lancedb.index import FTS
+
         table.create_index("text", config=FTS(with_position=False), replace=True, name=_TEXT_INDEX)
         self._reader = None
 

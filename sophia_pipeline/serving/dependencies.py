@@ -63,6 +63,10 @@ def dependencies_for(settings: Settings) -> Dependencies:
             cache=CacheResource(redis_url=redis_url, require_redis=True),
             embedder=Embedder(),
         )
+    # LanceDB's import (about two seconds; the store imports it where it is used) is paid
+    # here, at start-up, not inside the first request's deadline.
+    import lancedb  # noqa: F401
+
     # The LLM's usage rows are the one thing serving writes: through a separate
     # read-write handle (DuckDB opens per call, so it holds the file only while writing).
     usage = DuckDBWarehouse(path=str(settings.duckdb_path), create_schema=False)

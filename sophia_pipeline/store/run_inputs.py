@@ -7,10 +7,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .common import now_utc
-from .warehouse import Warehouse
+from .common import Reader, now_utc
+
+if TYPE_CHECKING:  # reading needs no Dagster import (the warehouse resource's)
+    from .warehouse import Warehouse
 
 TABLES = frozenset({"ops.cli_run", "ops.cli_run_days"})
 
@@ -24,7 +26,7 @@ class StoredRun:
     days: dict[tuple[str, date], str]  # (source, day) -> fingerprint
 
 
-def read_last_run(wh: Warehouse, existing: set[str]) -> StoredRun | None:
+def read_last_run(wh: Reader, existing: set[str]) -> StoredRun | None:
     """The record, or None where there is none (or the tables do not exist yet:
     ``existing`` is ``existing_tables()``, so a read-only reader creates nothing)."""
     if not TABLES.issubset(existing):
