@@ -6,6 +6,10 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import numpy as np
+
+from sophia_pipeline.resources.vector_store import EMBEDDING_DIM, VectorRecord
+
 LONG_MONOLOGUE = " ".join(
     f"Point {i}: our current vendor Salesforce charges per seat and the renewal is painful."
     for i in range(40)
@@ -60,3 +64,16 @@ def small_gong_landing(
         ids.extend(c["call_id"] for c in calls)
         write_gong_day(landing_dir, day, calls)
     return ids
+
+
+def vector_record(i: int) -> VectorRecord:
+    """A vector row for call ``i``: its own constant vector, so rows differ."""
+    return VectorRecord(
+        id=f"gong:call:{i}#0",
+        vector=np.full(EMBEDDING_DIM, 1.0 + i, dtype=np.float32),
+        text=f"chunk {i}",
+        doc_id=f"gong:call:{i}",
+        source="gong",
+        content_hash=f"h{i}",
+        partition_date="2026-09-01",
+    )

@@ -10,28 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from sophia_pipeline.cli import main
 from sophia_pipeline.cli.status import collect_status, render_status
 from sophia_pipeline.resources.local_stores import VECTOR_TABLE, local_vector_store
-from sophia_pipeline.resources.vector_store import EMBEDDING_DIM, VectorRecord
 from sophia_pipeline.settings import Settings, load_settings
 from sophia_pipeline.sources.registry import raw_tables
 from sophia_pipeline.store.duckdb_warehouse import DuckDBWarehouse
+from sophia_pipeline_tests.factories import vector_record
 
-
-def rec(i: int) -> VectorRecord:
-    return VectorRecord(
-        id=f"gong:call:{i}#0",
-        vector=np.full(EMBEDDING_DIM, 1.0 + i, dtype=np.float32),
-        text=f"chunk {i}",
-        doc_id=f"gong:call:{i}",
-        source="gong",
-        content_hash=f"h{i}",
-        partition_date="2026-09-01",
-    )
+rec = vector_record
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from sophia_pipeline.resources.lance_row_count import RowCountCache
@@ -17,8 +16,8 @@ from sophia_pipeline.resources.local_stores import (
     local_vector_count,
     local_vector_store,
 )
-from sophia_pipeline.resources.vector_store import EMBEDDING_DIM, VectorRecord
 from sophia_pipeline.settings import Settings, load_settings
+from sophia_pipeline_tests.factories import vector_record
 
 
 @pytest.fixture
@@ -26,16 +25,7 @@ def settings(data_dir: Path) -> Settings:
     return load_settings()
 
 
-def rec(i: int) -> VectorRecord:
-    return VectorRecord(
-        id=f"gong:call:{i}#0",
-        vector=np.full(EMBEDDING_DIM, 1.0 + i, dtype=np.float32),
-        text=f"chunk {i}",
-        doc_id=f"gong:call:{i}",
-        source="gong",
-        content_hash=f"h{i}",
-        partition_date="2026-09-01",
-    )
+rec = vector_record
 
 
 def cache(settings: Settings) -> RowCountCache:
