@@ -182,6 +182,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--rerun", action="store_true", help="re-run the first scale, unchanged")
+    ap.add_argument(
+        "--no-change-only",
+        action="store_true",
+        help="with --rerun: only the no-change re-run (no `--full`, no landed record)",
+    )
     args = ap.parse_args()
     results: dict[str, Any] = {"scales": {}}
     root = Path(tempfile.mkdtemp(prefix="job-scale-"))
@@ -202,15 +207,19 @@ def main() -> None:
         first = one_job(data, env)
         entry: dict[str, Any] = {"sample_written": written, "first_run": first}
         if args.rerun and i == 0:
-            for name, flags in (("no_change_rerun", ()), ("full_rerun_no_change", ("--full",))):
+            reruns: list[tuple[str, tuple[str, ...]]] = [("no_change_rerun", ())]
+            if not args.no_change_only:
+                reruns.append(("full_rerun_no_change", ("--full",)))
+            for name, flags in reruns:
                 again = one_job(data, env, *flags)
                 again["fraction_of_first"] = round(
                     again["process_wall_s"] / first["process_wall_s"], 3
                 )
                 entry[name] = again
-            changed = land_one_record(data / "landing")
-            again = one_job(data, env)
-            entry["one_record_landed"] = {"file": changed, **again}
+            if not args.no_change_only:
+                changed = land_one_record(data / "landing")
+                again = one_job(data, env)
+                entry["one_record_landed"] = {"file": changed, **again}
         results["scales"][str(scale)] = entry
         print(json.dumps({"scale": scale, **entry}), file=sys.stderr, flush=True)
     base = results["scales"][str(args.scales[0])]["first_run"]["peak_rss_tree_mib"]
