@@ -7,7 +7,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from sophia_pipeline.cli.run_plan import code_fingerprint, landing_fingerprints
+from sophia_pipeline.cli.run_plan import code_fingerprint, landing_fingerprints, store_counts
 from sophia_pipeline.settings import load_settings
 from sophia_pipeline.sources.landing import dated_files
 
@@ -61,3 +61,29 @@ def test_code_fingerprint_follows_settings_that_change_output(tmp_path: Path) ->
     assert with_catalog != code_fingerprint(base)
     catalog.write_text("competitors: [{name: Acme}]\n")
     assert code_fingerprint(other) != with_catalog
+
+
+def test_counts_compared_leave_out_views_that_move_with_the_calendar() -> None:
+    """The dashboard view is a rolling 30 days over CURRENT_DATE: its count falls day by
+    day with no write. Compared, it made the first `run` of a later day re-run every
+    landed day instead of the last one."""
+    from datetime import date
+
+    from sophia_pipeline.processing.run_plan import RecordedRun, RunInputs, plan_run
+    from sophia_pipeline.store.executive import DASHBOARD_TABLE
+
+    tables = {"raw.gong_calls": 60, DASHBOARD_TABLE: 15, "ops.cli_run": 1}
+    day = {("gong", date(2026, 11, 23)): "a", ("gong", date(2026, 11, 22)): "b"}
+    last = RecordedRun(
+        "r1",
+        RunInputs("v1", day, date(2026, 11, 29)),
+        store_counts({"tables": tables, "vectors": 9}),
+    )
+    tomorrow = {**tables, DASHBOARD_TABLE: 14}
+    assert store_counts({"tables": tomorrow, "vectors": 9}) == {"raw.gong_calls": 60, "vectors": 9}
+    plan = plan_run(
+        RunInputs("v1", day, date(2026, 11, 30)),
+        store_counts({"tables": tomorrow, "vectors": 9}),
+        last,
+    )
+    assert (plan.start, plan.end) == (date(2026, 11, 23), date(2026, 11, 23))

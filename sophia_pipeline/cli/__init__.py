@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -162,6 +163,10 @@ def _launch(
     )
     from sophia_pipeline.processing.run_plan import inputs_after_run
 
+    # Dagster warns once per decorated asset that `backfill_policy` and component loading
+    # are beta/preview: forty blocks of noise before every run, about APIs chosen on purpose.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     _dagster_home(settings)
     definitions = build_definitions(settings)  # the command's one settings object
     job = definitions.resolve_job_def(FULL_RUN_JOB)

@@ -67,9 +67,9 @@ def current_inputs(settings: Settings, today: date | None = None) -> RunInputs:
 
 def store_counts(status: dict[str, Any]) -> dict[str, int]:
     """The counts a record is checked against, from ``collect_status``'s result."""
-    from sophia_pipeline.store.run_inputs import counts_without_records
+    from sophia_pipeline.store.run_inputs import comparable_counts
 
-    return {**counts_without_records(status["tables"]), "vectors": int(status["vectors"])}
+    return {**comparable_counts(status["tables"]), "vectors": int(status["vectors"])}
 
 
 def last_run(settings: Settings) -> RecordedRun | None:

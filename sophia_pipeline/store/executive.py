@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .common import in_batches
-from .warehouse import Warehouse
+
+if TYPE_CHECKING:  # annotations only: readers of DASHBOARD_TABLE need no Dagster import
+    from .warehouse import Warehouse
 
 KPI_TABLE = "executive_intelligence.kpi_rollups"
 DASHBOARD_TABLE = "executive_intelligence.executive_dashboard_daily"
