@@ -87,3 +87,14 @@ def test_counts_compared_leave_out_views_that_move_with_the_calendar() -> None:
         last,
     )
     assert (plan.start, plan.end) == (date(2026, 11, 23), date(2026, 11, 23))
+
+
+def test_an_unreadable_warehouse_is_no_record(tmp_path: Path) -> None:
+    """A damaged DuckDB file: `run` goes ahead over every landed day and fails there, as
+    a run (the planning read raised a traceback before the run could say so)."""
+    from sophia_pipeline.cli.run_plan import last_run
+
+    settings = load_settings({"SOPHIA_DATA_DIR": str(tmp_path)})
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.duckdb_path.write_bytes(b"not a duckdb file " * 64)
+    assert last_run(settings) is None

@@ -84,7 +84,11 @@ def test_the_run_command_builds_the_settings_once(
         return SimpleNamespace(run_id="r", success=True)
 
     monkeypatch.setattr(dg.JobDefinition, "execute_in_process", execute_in_process)
-    monkeypatch.setattr(sophia_pipeline.cli.status, "collect_status", lambda s: {"profile": "x"})
+    monkeypatch.setattr(
+        sophia_pipeline.cli.status,
+        "collect_status",
+        lambda s: {"profile": "x", "tables": {}, "vectors": 0},
+    )
     # The command sets it for its own process; restored after the test.
     monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
     assert cli.main(["run", "--start", "2026-09-01", "--end", "2026-09-01"]) == 0

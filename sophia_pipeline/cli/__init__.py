@@ -119,7 +119,7 @@ def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
     reason = "asked for"
     if args.start is not None and args.end is not None:  # both or neither: check_run_range
         start, end = args.start, args.end
-    elif inputs is not None and not args.full:
+    elif inputs is not None and not args.full and last is not None:
         before = collect_status(settings)
         plan = plan_run(inputs, run_plan.store_counts(before), last)
         if plan.start is None or plan.end is None:
@@ -135,9 +135,10 @@ def _run_locked(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         start, end, reason = plan.start, plan.end, plan.reason
     else:
+        # --full, production, or no readable record of a successful run: every landed day.
         assert found is not None
         start, end = found
-        reason = "--full" if args.full else "every landed day"
+        reason = "--full" if args.full else "every landed day (no earlier run recorded)"
     return _launch(args, settings, start, end, reason, inputs, last)
 
 
@@ -202,7 +203,14 @@ def _launch(
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         raise_on_error=False,
     )
-    status = collect_status(settings)
+    try:
+        status = collect_status(settings)
+    except Exception as exc:
+        if result.success:
+            raise
+        # A failed run over stores that cannot be read (the cause, often): the run's
+        # failure above says what happened; a traceback from the status would bury it.
+        status = {"status_error": str(exc)}
     if result.success and inputs is not None:
         # Read before the run: a landing file changed while it ran differs from this
         # record, so the next run processes it.

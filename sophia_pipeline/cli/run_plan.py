@@ -9,6 +9,7 @@ the stores' counts (``status``'s), which the record is checked against.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,6 +19,8 @@ import sophia_pipeline
 from sophia_pipeline.processing.run_plan import DayKey, RecordedRun, RunInputs
 from sophia_pipeline.settings import Settings
 from sophia_pipeline.sources.registry import SPECS
+
+log = logging.getLogger(__name__)
 
 # Settings that change how a run goes, not what it writes: left out of the fingerprint.
 OPERATIONAL_SETTINGS = frozenset({"dagster_home_override", "lock_timeout_s", "step_executor"})
@@ -78,8 +81,14 @@ def last_run(settings: Settings) -> RecordedRun | None:
     from sophia_pipeline.store.common import existing_tables
     from sophia_pipeline.store.run_inputs import read_last_run
 
-    with local_reader(settings) as reader:
-        stored = read_last_run(reader, existing_tables(reader)) if reader is not None else None
+    try:
+        with local_reader(settings) as reader:
+            stored = read_last_run(reader, existing_tables(reader)) if reader else None
+    except Exception as exc:
+        # An unreadable warehouse (a damaged file, another version's) is no record: the
+        # run goes ahead over every landed day, and fails there, as a run, if it must.
+        log.warning("no record of the last run could be read (%s): running every day", exc)
+        return None
     if stored is None:
         return None
     return RecordedRun(
