@@ -98,3 +98,17 @@ def test_an_unreadable_warehouse_is_no_record(tmp_path: Path) -> None:
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     settings.duckdb_path.write_bytes(b"not a duckdb file " * 64)
     assert last_run(settings) is None
+
+
+def test_the_landed_range_is_the_days_the_readers_read(tmp_path: Path) -> None:
+    """`run` and its planner find the landed days one way. The run's range used to glob
+    `*/*/*.jsonl`: a CoStar batch (`costar_<day>.csv`) alone was "no landing files", and
+    a folder no reader reads widened the range."""
+    from sophia_pipeline.cli import landed_date_range
+
+    write(tmp_path / "costar/batches/costar_2026-11-02.csv", "property_id\n")
+    assert landed_date_range(tmp_path) == (date(2026, 11, 2), date(2026, 11, 2))
+    write(tmp_path / "hubspot/tickets/2026-12-01.jsonl", "{}\n")  # no reader reads it
+    write(tmp_path / "gong/calls/2026-10-30.jsonl", "{}\n")
+    assert landed_date_range(tmp_path) == (date(2026, 10, 30), date(2026, 11, 2))
+    assert landed_date_range(tmp_path / "empty") is None

@@ -41,20 +41,12 @@ def _dagster_home(settings: Settings) -> Path:
 
 
 def landed_date_range(landing_dir: Path) -> tuple[date, date] | None:
-    days = sorted(
-        date.fromisoformat(p.stem)
-        for p in landing_dir.glob("*/*/*.jsonl")
-        if not p.parent.parent.name.startswith("_") and _is_iso_date(p.stem)
-    )
-    return (days[0], days[-1]) if days else None
+    """The first and last day any source has a landing file for: the files its reader
+    reads (``SourceSpec.landed_files``), as the run planner fingerprints them."""
+    from sophia_pipeline.sources.registry import SPECS
 
-
-def _is_iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-        return True
-    except ValueError:
-        return False
+    days = [day for spec in SPECS.values() for _, day, _ in spec.landed_files(landing_dir)]
+    return (min(days), max(days)) if days else None
 
 
 def iso_date(text: str) -> date:
