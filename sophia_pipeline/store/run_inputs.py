@@ -7,7 +7,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sophia_pipeline.processing.frames import as_day
 
 from .common import Reader, now_utc
 from .executive import DASHBOARD_TABLE
@@ -43,10 +45,10 @@ def read_last_run(wh: Reader, existing: set[str]) -> StoredRun | None:
     return StoredRun(
         run_id=str(row["run_id"]),
         code_fingerprint=str(row["code_fingerprint"]),
-        as_of_day=_as_date(row["as_of_day"]),
+        as_of_day=as_day(row["as_of_day"]),
         store_counts={str(k): int(v) for k, v in json.loads(row["store_counts"]).items()},
         days={
-            (str(s), _as_date(d)): str(f)
+            (str(s), as_day(d)): str(f)
             for s, d, f in zip(days["source"], days["day"], days["fingerprint"], strict=True)
         },
     )
@@ -82,7 +84,3 @@ def comparable_counts(counts: Mapping[str, int]) -> dict[str, int]:
     """The row counts that only a write changes: without this record's own tables and
     the views that move with the calendar."""
     return {name: n for name, n in counts.items() if name not in TABLES | AS_OF_TODAY}
-
-
-def _as_date(value: Any) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value

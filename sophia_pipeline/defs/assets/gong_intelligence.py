@@ -13,7 +13,7 @@ from sophia_pipeline.defs.keys import (
 )
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
-from sophia_pipeline.processing.frames import records
+from sophia_pipeline.processing.frames import as_day, records
 from sophia_pipeline.processing.tag_documents import document_mentions
 from sophia_pipeline.processing.tagging.catalog import load_catalog
 from sophia_pipeline.processing.tagging.competitors import CompetitorMatcher
@@ -24,7 +24,7 @@ from sophia_pipeline.sources.registry import SPECS
 from sophia_pipeline.store import intelligence, staging
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .windows import as_day, count_by_day, report_per_partition, window_metadata, window_of
+from .windows import count_by_day, report_per_partition, window_metadata, window_of
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:

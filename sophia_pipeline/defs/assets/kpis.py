@@ -9,6 +9,7 @@ import pandas as pd
 from sophia_pipeline.defs.keys import KPI_KEY, KPIS, MENTIONS_KEY, TRANSCRIPTS_KEY, documents_key
 from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import daily_io_asset
+from sophia_pipeline.processing.frames import as_day
 from sophia_pipeline.processing.kpis import formulas
 from sophia_pipeline.processing.kpis import inputs as kpi_inputs
 from sophia_pipeline.settings import Settings, current_settings
@@ -16,7 +17,7 @@ from sophia_pipeline.store import executive, intelligence, staging
 from sophia_pipeline.store.common import now_utc
 from sophia_pipeline.store.warehouse import Warehouse
 
-from .windows import as_day, report_per_partition, window_metadata, window_of
+from .windows import report_per_partition, window_metadata, window_of
 
 
 def load_kpi_inputs(

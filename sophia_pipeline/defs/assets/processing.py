@@ -12,7 +12,7 @@ from sophia_pipeline.defs.kinds import warehouse_kind
 from sophia_pipeline.defs.policies import EMBED_STEP_OP_TAGS, daily_io_asset
 from sophia_pipeline.processing.documents_to_chunks import chunk_rows
 from sophia_pipeline.processing.embedding import embed_in_slices, timed
-from sophia_pipeline.processing.frames import records
+from sophia_pipeline.processing.frames import as_day, records
 from sophia_pipeline.processing.tokens import default_counter
 from sophia_pipeline.processing.vectors import missing_hashes
 from sophia_pipeline.resources.embedder import Embedder
@@ -23,7 +23,6 @@ from sophia_pipeline.store.common import rows_by_day
 from sophia_pipeline.store.warehouse import Warehouse
 
 from .windows import (
-    as_day,
     count_by_day,
     report_per_partition,
     window_label,

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import dagster as dg
-import pandas as pd
+
+from sophia_pipeline.processing.frames import as_day
 
 
 def window_of(context: dg.AssetExecutionContext) -> tuple[date, date]:
@@ -28,15 +29,6 @@ def window_of(context: dg.AssetExecutionContext) -> tuple[date, date]:
 def window_label(context: dg.AssetExecutionContext) -> str:
     start, end = window_of(context)
     return f"{start}..{end}"
-
-
-def as_day(value: Any) -> date:
-    """A partition date as stored (date, datetime, pandas Timestamp, ISO text) -> date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
 
 
 def count_by_day(days: Iterable[Any]) -> Counter[date]:
