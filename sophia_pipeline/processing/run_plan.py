@@ -65,15 +65,17 @@ def plan_run(
     landed = landed_range(current)
     if landed is None:
         return RunPlan(None, None, "no landing files")
-    everything = RunPlan(*landed, "")
+    first_day, last_day = landed
     if last is None:
-        return _with(everything, "no earlier run succeeded on this data directory")
+        return RunPlan(first_day, last_day, "no earlier run succeeded on this data directory")
     if last.inputs.code != current.code:
-        return _with(everything, "the pipeline's code, settings, catalog or model changed")
+        return RunPlan(
+            first_day, last_day, "the pipeline's code, settings, catalog or model changed"
+        )
     if dict(last.counts) != dict(counts_now):
         # Something else wrote the stores (a webhook batch, a UI run) or emptied them (a
         # deleted index folder): the record no longer describes them.
-        return _with(everything, "the stores' row counts differ from the last run's")
+        return RunPlan(first_day, last_day, "the stores' row counts differ from the last run's")
     changed = frozenset(
         key
         for key in set(current.days) | set(last.inputs.days)
@@ -91,12 +93,8 @@ def plan_run(
     if current.today != last.inputs.today:
         # The dashboard series and the report are "as of today": one day's run refreshes
         # every unpartitioned asset; the partitioned ones redo that day only.
-        return RunPlan(landed[1], landed[1], f"a new day ({current.today}) for the dashboard")
+        return RunPlan(last_day, last_day, f"a new day ({current.today}) for the dashboard")
     return RunPlan(None, None, f"nothing changed since run {last.run_id}")
-
-
-def _with(plan: RunPlan, reason: str) -> RunPlan:
-    return RunPlan(plan.start, plan.end, reason, plan.changed_days)
 
 
 def inputs_after_run(
